@@ -1,0 +1,27 @@
+"""Flask application factory for the dashboard port (REST API now; page and WebSocket later)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from .config import MonitoringConfig
+from .dashboard import api
+from .runtime import Backend
+
+
+def create_app(config: MonitoringConfig | None = None, backend: Backend | None = None) -> Flask:
+    """Build the dashboard app around a running backend (one is created if none is given)."""
+    if backend is None:
+        backend = Backend(config or MonitoringConfig())
+        backend.start()
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["tradepulse"] = backend
+    api.register(app)
+    app.register_error_handler(HTTPException, _json_http_error)
+    return app
+
+
+def _json_http_error(error: HTTPException):
+    return jsonify(error=error.description), error.code

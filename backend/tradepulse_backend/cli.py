@@ -1,0 +1,117 @@
+"""The `tradepulse` command: serve, demo, check-config, --version."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, MonitoringConfig, check_config_file, load_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tradepulse", description="OpenTelemetry-native monitoring for algorithmic trading.")
+    parser.add_argument("--version", action="version", version=f"tradepulse {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the backend (OTLP receiver + dashboard)")
+    _add_common(serve)
+    serve.set_defaults(handler=_serve)
+
+    demo = commands.add_parser("demo", help="run the backend with a simulated instrumented bot")
+    _add_common(demo)
+    demo.add_argument("--duration", type=float, default=None, metavar="S",
+                      help="stop after S seconds (default: run until Ctrl-C)")
+    demo.set_defaults(handler=_demo)
+
+    check = commands.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=_check_config)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="YAML file with a top-level 'monitoring:' key")
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help="where the database lives (overrides storage.data_dir)")
+    parser.add_argument("--ingest-port", type=int, default=None, metavar="PORT",
+                        help="OTLP/HTTP port (overrides ingest.port; 0 picks a free port)")
+    parser.add_argument("--dashboard-port", type=int, default=None, metavar="PORT",
+                        help="dashboard port (overrides dashboard.port; 0 picks a free port)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def _load(args: argparse.Namespace) -> MonitoringConfig | None:
+    overrides: dict = {}
+    if args.data_dir:
+        overrides["storage"] = {"data_dir": str(args.data_dir)}
+    if args.ingest_port is not None:
+        overrides["ingest"] = {"port": args.ingest_port}
+    if args.dashboard_port is not None:
+        overrides["dashboard"] = {"port": args.dashboard_port}
+    try:
+        return load_config(args.config, overrides=overrides)
+    except ConfigError as error:
+        for line in error.errors:
+            print(f"config error: {line}", file=sys.stderr)
+        return None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    config = _load(args)
+    if config is None:
+        return 2
+    _logging(args.log_level)
+    serve(config, on_ready=_print_ready)
+    return 0
+
+
+def _print_ready(urls: dict[str, str]) -> None:
+    print(f"tradepulse {__version__} ready", flush=True)
+    print(f"  OTLP/HTTP receiver: {urls['otlp_http']}  (POST /v1/traces, /v1/metrics, /v1/logs)",
+          flush=True)
+    print(f"  Dashboard: {urls['dashboard']}  (REST API under /api/v1/)", flush=True)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    config = _load(args)
+    if config is None:
+        return 2
+    _logging("WARNING" if args.log_level == "INFO" else args.log_level)
+    return run_demo(config, config_path=args.config, data_dir=args.data_dir,
+                    duration_s=args.duration)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    errors = check_config_file(args.file)
+    for line in errors:
+        print(line)
+    if errors:
+        return 1
+    print(f"{args.file}: OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""REST API under /api/v1 plus /healthz; every handler reads through store.queries."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+
+from ..config import redacted
+from ..runtime import Backend
+from ..store import queries
+from . import params
+from .params import BadParameter
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+health = Blueprint("health", __name__)
+DAY_NS = 86_400 * 10**9
+
+
+def backend() -> Backend:
+    return current_app.extensions["tradepulse"]
+
+
+@health.get("/healthz")
+def healthz():
+    ok = backend().healthy
+    return jsonify(status="ok" if ok else "unavailable"), 200 if ok else 503
+
+
+@api.get("/status")
+def status():
+    b = backend()
+    stats = b.pipeline.stats
+    db_path = b.store.engine.url.database
+    return jsonify(
+        version=b.version,
+        uptime_s=round(time.time() - b.started_at, 3),
+        healthy=b.healthy,
+        endpoints=b.urls,
+        ingest={
+            "accepted": stats.accepted, "rejected": stats.rejected,
+            "transactions": stats.transactions, "write_failures": stats.write_failures,
+            "refused_queue_full": stats.refused_full,
+            "queue_depth": b.pipeline.depth, "queue_capacity": b.pipeline.capacity,
+        },
+        storage={
+            **queries.storage_counts(b.store.engine),
+            "database_bytes": _file_size(db_path),
+        },
+        config=redacted(b.config),
+    )
+
+
+@api.get("/services")
+def services():
+    return jsonify(services=queries.services(backend().store.engine))
+
+
+@api.get("/metrics")
+def metrics():
+    engine = backend().store.engine
+    args = request.args
+    name = args.get("name")
+    if not name:
+        return jsonify(metrics=queries.metric_names(engine, args.get("service")))
+    series = queries.series_points(
+        engine, name,
+        service=args.get("service"),
+        attributes=params.attribute_filters(args),
+        since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
+        until_ns=params.time_ns(args, "until", default=None),
+        function=_choice(args, "fn", queries.FUNCTIONS),
+        limit=params.integer(args, "limit", default=queries.MAX_POINTS, low=1,
+                             high=queries.MAX_POINTS),
+    )
+    return jsonify(name=name, series=series)
+
+
+@api.get("/traces")
+def traces():
+    args = request.args
+    return jsonify(traces=queries.recent_traces(
+        backend().store.engine, service=args.get("service"),
+        limit=params.integer(args, "limit", default=50, low=1, high=1000)))
+
+
+@api.get("/traces/<trace_id>")
+def trace(trace_id: str):
+    try:
+        spans = queries.trace(backend().store.engine, trace_id)
+    except ValueError:
+        raise BadParameter(f"trace id must be 32 hex characters, got {trace_id!r}") from None
+    if not spans:
+        return jsonify(error=f"no trace {trace_id}"), 404
+    return jsonify(trace_id=trace_id.lower(), spans=spans)
+
+
+@api.get("/spans")
+def spans():
+    args = request.args
+    return jsonify(spans=queries.recent_spans(
+        backend().store.engine, service=args.get("service"), name=args.get("name"),
+        limit=params.integer(args, "limit", default=100, low=1, high=5000)))
+
+
+@api.get("/logs")
+def logs():
+    args = request.args
+    return jsonify(logs=queries.recent_logs(
+        backend().store.engine, service=args.get("service"),
+        min_severity=params.integer(args, "severity", default=0, low=0, high=24),
+        contains=args.get("contains"),
+        since_ns=params.time_ns(args, "since", default=0),
+        limit=params.integer(args, "limit", default=100, low=1, high=5000)))
+
+
+def _choice(args, name: str, choices: tuple[str, ...]) -> str:
+    value = args.get(name, choices[0])
+    if value not in choices:
+        raise BadParameter(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _file_size(path: str | None) -> int | None:
+    if not path:
+        return None
+    try:
+        return sum(os.path.getsize(p) for p in (path, f"{path}-wal") if os.path.exists(p))
+    except OSError:
+        return None
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(health)
+    app.register_blueprint(api)
+    app.register_error_handler(BadParameter, lambda e: (jsonify(error=str(e)), 400))

@@ -1,0 +1,161 @@
+"""`tradepulse demo`: the backend in a child process plus a simulated bot that uses the public SDK.
+
+The server runs in its own session so Ctrl-C reaches only the demo, which then stops the bot,
+flushes its telemetry and shuts the server down gracefully, in that order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import TextIO
+
+from .config import MonitoringConfig
+
+READY_PATTERNS = {
+    "otlp_http": re.compile(r"OTLP/HTTP receiver: (http://\S+)"),
+    "dashboard": re.compile(r"Dashboard: (http://\S+)"),
+}
+SUMMARY_EVERY_S = 10.0
+
+
+def run_demo(config: MonitoringConfig, *, config_path: Path | None, data_dir: Path | None,
+             duration_s: float | None, out: TextIO = sys.stdout) -> int:
+    """Run backend and bot until Ctrl-C or `duration_s`; returns the process exit code."""
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="tradepulse-demo-"))
+    server = _start_server(config, config_path, data_dir)
+    try:
+        urls = _wait_ready(server, timeout_s=60)
+    except RuntimeError as error:
+        out.write(f"demo: the backend did not start: {error}\n")
+        _stop_server(server)
+        return 1
+    _print_banner(out, urls, data_dir)
+    stop = threading.Event()
+    bot = threading.Thread(target=_run_bot, args=(urls, duration_s, stop, out), daemon=True)
+    bot.start()
+    try:
+        _watch(bot, urls, out)
+    except KeyboardInterrupt:
+        out.write("\nstopping: flushing the bot's telemetry, then the backend...\n")
+    finally:
+        stop.set()
+        bot.join(timeout=15)
+        _print_summary(urls, out)
+        _stop_server(server)
+    out.write(f"stopped. The data stays in {data_dir} "
+              f"(tradepulse serve --data-dir {data_dir} to look again)\n")
+    return 0
+
+
+def _start_server(config: MonitoringConfig, config_path: Path | None, data_dir: Path
+                  ) -> subprocess.Popen:
+    command = [sys.executable, "-m", "tradepulse_backend.cli", "serve", "--data-dir", str(data_dir),
+               "--log-level", "WARNING",
+               "--ingest-port", str(_free_or_any(config.ingest.host, config.ingest.port)),
+               "--dashboard-port", str(_free_or_any(config.dashboard.host, config.dashboard.port))]
+    if config_path:
+        command += ["--config", str(config_path)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _free_or_any(host: str, port: int) -> int:
+    """The configured port when it is free, else 0 so the demo still starts."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return 0
+    return port
+
+
+def _wait_ready(server: subprocess.Popen, timeout_s: float) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(urls) < len(READY_PATTERNS):
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError(f"server exited with code {server.wait()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("no ready line within the timeout")
+        for key, pattern in READY_PATTERNS.items():
+            match = pattern.search(line)
+            if match:
+                urls[key] = match.group(1)
+    threading.Thread(target=server.stdout.read, daemon=True).start()
+    return urls
+
+
+def _print_banner(out: TextIO, urls: dict[str, str], data_dir: Path) -> None:
+    api = urls["dashboard"].rstrip("/") + "/api/v1"
+    out.write(
+        "tradepulse demo: backend + simulated bot 'demo-bot' (public SDK only)\n"
+        f"  Dashboard:  {urls['dashboard']}\n"
+        f"  OTLP/HTTP:  {urls['otlp_http']}\n"
+        f"  Data dir:   {data_dir}\n"
+        "  Try:\n"
+        f"    curl {api}/status\n"
+        f"    curl {api}/metrics\n"
+        f"    curl '{api}/metrics?name=trading.portfolio.value&since=5m'\n"
+        f"    curl {api}/traces\n"
+        "Press Ctrl-C to stop.\n")
+    out.flush()
+
+
+def _run_bot(urls: dict[str, str], duration_s: float | None, stop: threading.Event,
+             out: TextIO) -> None:
+    from .demo_bot import run_bot
+
+    def on_event(message: str) -> None:
+        out.write(f"[bot] {message}\n")
+        out.flush()
+
+    run_bot(duration_s=duration_s, stop_event=stop, endpoint=urls["otlp_http"],
+            on_event=on_event)
+
+
+def _watch(bot: threading.Thread, urls: dict[str, str], out: TextIO) -> None:
+    next_summary = time.monotonic() + SUMMARY_EVERY_S
+    while bot.is_alive():
+        bot.join(timeout=0.5)
+        if time.monotonic() >= next_summary:
+            _print_summary(urls, out)
+            next_summary += SUMMARY_EVERY_S
+
+
+def _print_summary(urls: dict[str, str], out: TextIO) -> None:
+    try:
+        status = _get_json(urls["dashboard"] + "api/v1/status")
+    except OSError as error:
+        out.write(f"[backend] status unavailable: {error}\n")
+        return
+    accepted = status["ingest"]["accepted"]
+    storage = status["storage"]
+    out.write(f"[backend] stored {accepted['traces']:,} spans, {accepted['metrics']:,} points "
+              f"in {storage['series']:,} series, {accepted['logs']:,} logs "
+              f"from {storage['services']} service(s)\n")
+    out.flush()
+
+
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def _stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

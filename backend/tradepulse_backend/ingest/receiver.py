@@ -1,0 +1,198 @@
+"""The OTLP/HTTP receiver: a plain WSGI app for POST /v1/traces, /v1/metrics and /v1/logs.
+
+Status codes follow the OTLP/HTTP specification: 200 (with partial_success when some items were
+invalid), 400 for bodies that cannot be decoded (never a 5xx, which exporters retry), 401 without
+a valid API key, 413 above the body limit (also after decompression), 415 for an unknown content
+type or encoding, and 503 with Retry-After when the write queue is full.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from .decode import REQUEST_TYPES, decode_request
+from .otlp_json import OtlpJsonError, parse_json
+from .pipeline import PipelineClosed, QueueFull, WritePipeline
+
+logger = logging.getLogger(__name__)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
+RESPONSES = {
+    "traces": (ExportTraceServiceResponse, "rejected_spans"),
+    "metrics": (ExportMetricsServiceResponse, "rejected_data_points"),
+    "logs": (ExportLogsServiceResponse, "rejected_log_records"),
+}
+COMMIT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    """What the receiver needs from the `ingest:` config section."""
+
+    api_keys: tuple[str, ...]
+    max_body_bytes: int
+    retry_after_seconds: int
+
+
+class HttpError(Exception):
+    """An answer other than 200, with the OTLP Status message to send."""
+
+    def __init__(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = list(headers)
+
+
+class OtlpReceiver:
+    """WSGI callable; one instance per server, shared by the request threads."""
+
+    def __init__(self, settings: ReceiverSettings, pipeline: WritePipeline) -> None:
+        self._settings = settings
+        self._keys = [key.encode() for key in settings.api_keys]
+        self._pipeline = pipeline
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        content_type = _media_type(environ.get("CONTENT_TYPE", ""))
+        try:
+            body, headers = self._handle(environ, content_type)
+            status = 200
+        except HttpError as error:
+            status, headers = error.status, error.headers
+            body = _status_body(error, content_type)
+            if status >= 500 or status in (401, 413):
+                logger.warning("OTLP %s %s -> %d: %s", environ.get("REQUEST_METHOD"),
+                               environ.get("PATH_INFO"), status, error.message)
+        reply_type = content_type if content_type in (PROTOBUF, JSON) else JSON
+        start_response(_STATUS_LINES[status], [
+            ("Content-Type", reply_type), ("Content-Length", str(len(body))), *headers])
+        return [body]
+
+    def _handle(self, environ: dict, content_type: str) -> tuple[bytes, list]:
+        signal = PATHS.get(environ.get("PATH_INFO", ""))
+        if signal is None:
+            raise HttpError(404, f"no OTLP endpoint at {environ.get('PATH_INFO')!r}; "
+                                 "use /v1/traces, /v1/metrics or /v1/logs")
+        if environ.get("REQUEST_METHOD") != "POST":
+            raise HttpError(405, "OTLP endpoints take POST", [("Allow", "POST")])
+        self._authorize(environ)
+        if content_type not in (PROTOBUF, JSON):
+            raise HttpError(415, f"unsupported content type {content_type!r}; "
+                                 f"send {PROTOBUF} or {JSON}")
+        raw = self._decompressed(environ, self._read_body(environ))
+        request = _parse(signal, raw, content_type)
+        batch = decode_request(signal, request)
+        self._store(batch)
+        return _success_body(signal, batch, content_type), []
+
+    def _authorize(self, environ: dict) -> None:
+        if not self._keys:
+            return
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        scheme, _, token = header.partition(" ")
+        presented = token.strip().encode()
+        valid = scheme.lower() == "bearer" and any(
+            hmac.compare_digest(presented, key) for key in self._keys)
+        if not valid:
+            raise HttpError(401, "missing or invalid API key (send Authorization: Bearer <key>)",
+                            [("WWW-Authenticate", 'Bearer realm="tradepulse"')])
+
+    def _read_body(self, environ: dict) -> bytes:
+        limit = self._settings.max_body_bytes
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared.isdigit() and int(declared) > limit:
+            raise HttpError(413, f"body of {declared} bytes exceeds the limit of {limit}")
+        body = environ["wsgi.input"].read(limit + 1) if declared != "0" else b""
+        if len(body) > limit:
+            raise HttpError(413, f"body exceeds the limit of {limit} bytes")
+        return body
+
+    def _decompressed(self, environ: dict, body: bytes) -> bytes:
+        encoding = environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
+        if encoding in ("", "identity"):
+            return body
+        if encoding != "gzip":
+            raise HttpError(415, f"unsupported content encoding {encoding!r}; use gzip")
+        limit = self._settings.max_body_bytes
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise HttpError(400, f"body is not valid gzip: {exc}") from exc
+        if len(raw) > limit or inflater.unconsumed_tail:
+            raise HttpError(413, f"decompressed body exceeds the limit of {limit} bytes")
+        if not inflater.eof:
+            raise HttpError(400, "gzip body is truncated")
+        return raw
+
+    def _store(self, batch) -> None:
+        retry = [("Retry-After", str(self._settings.retry_after_seconds))]
+        try:
+            future = self._pipeline.submit(batch)
+        except QueueFull:
+            raise HttpError(503, "write queue is full; retry later", retry) from None
+        except PipelineClosed:
+            raise HttpError(503, "server is shutting down; retry later", retry) from None
+        try:
+            future.result(timeout=COMMIT_TIMEOUT_S)
+        except FutureTimeout:
+            raise HttpError(503, "storage is slow to commit; retry later", retry) from None
+        except Exception:
+            raise HttpError(503, "storage failed to write; retry later", retry) from None
+
+
+def _media_type(header: str) -> str:
+    return header.split(";", 1)[0].strip().lower()
+
+
+def _parse(signal: str, raw: bytes, content_type: str):
+    message_type = REQUEST_TYPES[signal]
+    try:
+        if content_type == PROTOBUF:
+            return message_type.FromString(raw)
+        return parse_json(raw, message_type)
+    except (DecodeError, OtlpJsonError) as exc:
+        raise HttpError(400, f"cannot decode {signal} request: {exc}") from exc
+
+
+def _success_body(signal: str, batch, content_type: str) -> bytes:
+    response_type, rejected_field = RESPONSES[signal]
+    response = response_type()
+    if batch.rejected or batch.errors:
+        setattr(response.partial_success, rejected_field, batch.rejected)
+        response.partial_success.error_message = "; ".join(batch.errors)
+    if content_type == PROTOBUF:
+        return response.SerializeToString()
+    return json_format.MessageToJson(response, indent=None).encode()
+
+
+def _status_body(error: HttpError, content_type: str) -> bytes:
+    if content_type == PROTOBUF:
+        return status_pb2.Status(code=_GRPC_CODES.get(error.status, 2),
+                                 message=error.message).SerializeToString()
+    return json.dumps({"code": _GRPC_CODES.get(error.status, 2), "message": error.message}).encode()
+
+
+_GRPC_CODES = {400: 3, 401: 16, 404: 5, 405: 12, 413: 8, 415: 3, 503: 14}
+_STATUS_LINES = {
+    200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
+    405: "405 Method Not Allowed", 413: "413 Payload Too Large",
+    415: "415 Unsupported Media Type", 503: "503 Service Unavailable",
+}

@@ -1,0 +1,110 @@
+"""`tradepulse serve`: gunicorn's threaded worker serving the OTLP and dashboard ports.
+
+One gunicorn worker (a single writer for SQLite) with a thread pool; the backend is built in the
+worker after fork, and each connection is routed to the app of the port it arrived on. gunicorn is
+also the server flask-sock supports for the dashboard's WebSocket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from gunicorn.app.base import BaseApplication
+
+from .app import create_app
+from .config import MonitoringConfig
+from .runtime import Backend
+
+logger = logging.getLogger(__name__)
+
+ReadyCallback = Callable[[dict[str, str]], None]
+
+
+class PortDispatcher:
+    """WSGI app that hands each request to the app bound to the local port it came in on."""
+
+    def __init__(self) -> None:
+        self.apps: dict[int, Callable] = {}
+
+    def __call__(self, environ: dict, start_response: Callable):
+        sock = environ.get("gunicorn.socket")
+        port = sock.getsockname()[1] if sock is not None else int(environ["SERVER_PORT"])
+        app = self.apps.get(port)
+        if app is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no tradepulse service on this port\n"]
+        return app(environ, start_response)
+
+
+class TradepulseServer(BaseApplication):
+    """gunicorn application: binds [ingest, dashboard] in that order."""
+
+    def __init__(self, config: MonitoringConfig, on_ready: ReadyCallback | None = None) -> None:
+        self.monitoring = config
+        self.on_ready = on_ready
+        self.backend: Backend | None = None
+        self.dispatcher = PortDispatcher()
+        super().__init__()
+
+    def load_config(self) -> None:
+        c = self.monitoring
+        settings = {
+            "bind": [f"{c.ingest.host}:{c.ingest.port}", f"{c.dashboard.host}:{c.dashboard.port}"],
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": c.server.threads,
+            "keepalive": 75,
+            "graceful_timeout": c.server.shutdown_timeout,
+            "timeout": 120,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "proc_name": "tradepulse",
+            "when_ready": self._when_ready,
+            "post_worker_init": self._post_worker_init,
+            "worker_exit": self._worker_exit,
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> PortDispatcher:
+        self.backend = Backend(self.monitoring)
+        self.backend.start()
+        return self.dispatcher
+
+    def _when_ready(self, server) -> None:
+        urls = _urls([listener.sock.getsockname() for listener in server.LISTENERS])
+        logger.info("listening: %s", urls)
+        if self.on_ready:
+            self.on_ready(urls)
+
+    def _post_worker_init(self, worker) -> None:
+        addresses = [listener.sock.getsockname() for listener in worker.sockets]
+        ingest_port, dashboard_port = addresses[0][1], addresses[1][1]
+        self.backend.urls = _urls(addresses)
+        self.dispatcher.apps[ingest_port] = self.backend.receiver
+        self.dispatcher.apps[dashboard_port] = create_app(backend=self.backend)
+
+    def _worker_exit(self, _server, _worker) -> None:
+        if self.backend is not None:
+            self.backend.close()
+
+
+def _urls(addresses: list[tuple]) -> dict[str, str]:
+    (ingest_host, ingest_port, *_), (dash_host, dash_port, *_) = addresses
+    return {
+        "otlp_http": f"http://{_host(ingest_host)}:{ingest_port}",
+        "dashboard": f"http://{_host(dash_host)}:{dash_port}/",
+    }
+
+
+def _host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def serve(config: MonitoringConfig, on_ready: ReadyCallback | None = None) -> None:
+    """Run until SIGINT/SIGTERM; queued writes are committed before the process exits."""
+    TradepulseServer(config, on_ready).run()

@@ -1,0 +1,226 @@
+"""Read functions shared by the REST API and the dashboard: plain dicts ready for JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any
+
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from sqlalchemy import Engine, text
+
+from ..ingest.records import DISTRIBUTION_KINDS, KIND_EXP_HISTOGRAM, KIND_HISTOGRAM
+from ..otlp import log_dict, span_dict
+from .series_math import deltas, finite, rates
+
+FUNCTIONS = ("value", "delta", "rate")
+MAX_POINTS = 10_000
+
+
+def services(engine: Engine) -> list[dict[str, Any]]:
+    """Every service that has sent telemetry, with when it was first and last seen."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT service_name, MIN(first_seen_ns), MAX(last_seen_ns), COUNT(*) "
+            "FROM resources GROUP BY service_name ORDER BY service_name")).all()
+    return [
+        {"name": name, "first_seen_unix_nano": first, "last_seen_unix_nano": last,
+         "resources": count}
+        for name, first, last, count in rows
+    ]
+
+
+def metric_names(engine: Engine, service: str | None = None) -> list[dict[str, Any]]:
+    """Metric names with their kind, unit and number of series, optionally for one service."""
+    where, params = ("WHERE service_name = :service", {"service": service}) if service else ("", {})
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            f"SELECT name, kind, unit, COUNT(*), GROUP_CONCAT(DISTINCT service_name) "
+            f"FROM series {where} GROUP BY name, kind, unit ORDER BY name"), params).all()
+    return [
+        {"name": name, "kind": kind, "unit": unit, "series": count,
+         "services": sorted(set(names.split(",")))}
+        for name, kind, unit, count, names in rows
+    ]
+
+
+def series_points(
+    engine: Engine,
+    name: str,
+    *,
+    service: str | None = None,
+    attributes: dict[str, str] | None = None,
+    since_ns: int = 0,
+    until_ns: int | None = None,
+    function: str = "value",
+    limit: int = MAX_POINTS,
+) -> list[dict[str, Any]]:
+    """Every series of a metric with its points in [since, until], as values, deltas or rates.
+
+    Points are [time_unix_ms, value]; distributions' values are {count, sum, min, max, ...}.
+    """
+    if function not in FUNCTIONS:
+        raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, got {function!r}")
+    until_ns = until_ns if until_ns is not None else 2**63 - 1
+    with engine.connect() as conn:
+        metas = _matching_series(conn, name, service, attributes or {})
+        return [
+            _series_result(conn, meta, since_ns, until_ns, function, limit) for meta in metas
+        ]
+
+
+def _matching_series(conn, name: str, service: str | None, wanted: dict[str, str]) -> list[dict]:
+    sql = ("SELECT id, name, service_name, kind, temporality, monotonic, unit, description, "
+           "attributes FROM series WHERE name = :name")
+    params: dict[str, Any] = {"name": name}
+    if service:
+        sql += " AND service_name = :service"
+        params["service"] = service
+    found = []
+    for row in conn.execute(text(sql + " ORDER BY id"), params).mappings():
+        attrs = json.loads(row["attributes"])
+        if all(str(attrs.get(k)) == v for k, v in wanted.items()):
+            found.append({**row, "attributes": attrs, "monotonic": bool(row["monotonic"])})
+    return found
+
+
+def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: str, limit: int
+                   ) -> dict[str, Any]:
+    distribution = meta["kind"] in DISTRIBUTION_KINDS
+    table = "distribution_points" if distribution else "points"
+    columns = "time_ns, start_ns, count, sum, min, max, body" if distribution else \
+        "time_ns, start_ns, value"
+    rows = conn.execute(text(
+        f"SELECT {columns} FROM (SELECT * FROM {table} WHERE series_id = :sid "
+        f"AND time_ns >= :since AND time_ns <= :until ORDER BY time_ns DESC LIMIT :limit) "
+        f"ORDER BY time_ns"),
+        {"sid": meta["id"], "since": since_ns, "until": until_ns, "limit": limit}).all()
+    result = {
+        "series_id": meta["id"], "name": meta["name"], "service": meta["service_name"],
+        "attributes": meta["attributes"], "kind": meta["kind"], "unit": meta["unit"],
+        "temporality": _TEMPORALITY.get(meta["temporality"], "unspecified"),
+        "monotonic": meta["monotonic"], "function": function,
+    }
+    if distribution and function == "value":
+        result["points"] = [[t / 1e6, _distribution_value(meta["kind"], r)] for t, *r in rows]
+        return result
+    numbers = [(r[0], r[1], r[2] if not distribution else float(r[2])) for r in rows]
+    if function == "value":
+        pairs = [(t, v) for t, _s, v in numbers]
+    else:
+        shape = {"kind": "sum" if distribution else meta["kind"],
+                 "temporality": meta["temporality"],
+                 "monotonic": meta["monotonic"] or distribution}
+        pairs = (deltas if function == "delta" else rates)(numbers, **shape)
+    result["points"] = [[t / 1e6, finite(v)] for t, v in pairs]
+    return result
+
+
+def _distribution_value(kind: str, row: tuple) -> dict[str, Any]:
+    _start, count, total, low, high, body = row
+    value: dict[str, Any] = {"count": count, "sum": finite(total), "min": finite(low),
+                             "max": finite(high)}
+    if kind == KIND_HISTOGRAM:
+        point = metrics_pb2.HistogramDataPoint.FromString(body)
+        value["bounds"] = list(point.explicit_bounds)
+        value["bucket_counts"] = list(point.bucket_counts)
+    elif kind == KIND_EXP_HISTOGRAM:
+        point = metrics_pb2.ExponentialHistogramDataPoint.FromString(body)
+        value.update(scale=point.scale, zero_count=point.zero_count,
+                     positive={"offset": point.positive.offset,
+                               "bucket_counts": list(point.positive.bucket_counts)},
+                     negative={"offset": point.negative.offset,
+                               "bucket_counts": list(point.negative.bucket_counts)})
+    else:
+        point = metrics_pb2.SummaryDataPoint.FromString(body)
+        value["quantiles"] = [
+            {"quantile": q.quantile, "value": finite(q.value)} for q in point.quantile_values
+        ]
+    return value
+
+
+_TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}
+
+
+def recent_spans(engine: Engine, *, service: str | None = None, name: str | None = None,
+                 limit: int = 100) -> list[dict[str, Any]]:
+    """The newest spans, newest first."""
+    sql = ("SELECT s.body, r.service_name FROM spans s JOIN resources r ON r.id = s.resource_id"
+           " WHERE 1 = 1")
+    params: dict[str, Any] = {"limit": limit}
+    if service:
+        sql += " AND r.service_name = :service"
+        params["service"] = service
+    if name:
+        sql += " AND s.name = :name"
+        params["name"] = name
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql + " ORDER BY s.id DESC LIMIT :limit"), params).all()
+    return [span_dict(body, service=svc) for body, svc in rows]
+
+
+def recent_traces(engine: Engine, *, service: str | None = None, limit: int = 50,
+                  scan_spans: int = 2000) -> list[dict[str, Any]]:
+    """Summaries of the traces seen in the newest spans: root name, duration, span count, error."""
+    traces: OrderedDict[str, list[dict]] = OrderedDict()
+    for span in recent_spans(engine, service=service, limit=scan_spans):
+        traces.setdefault(span["trace_id"], []).append(span)
+    return [_trace_summary(tid, spans) for tid, spans in list(traces.items())[:limit]]
+
+
+def _trace_summary(trace_id: str, spans: list[dict]) -> dict[str, Any]:
+    ids = {s["span_id"] for s in spans}
+    roots = [s for s in spans if not s["parent_span_id"] or s["parent_span_id"] not in ids]
+    root = min(roots or spans, key=lambda s: s["start_time_unix_nano"])
+    start = min(s["start_time_unix_nano"] for s in spans)
+    end = max(s["end_time_unix_nano"] for s in spans)
+    return {
+        "trace_id": trace_id, "root_name": root["name"], "service": root["service"],
+        "start_time_unix_nano": start, "duration_ms": (end - start) / 1e6,
+        "span_count": len(spans), "error": any(s["status"]["code"] == "error" for s in spans),
+    }
+
+
+def trace(engine: Engine, trace_id_hex: str) -> list[dict[str, Any]]:
+    """Every stored span of one trace, in start order; empty when unknown."""
+    trace_id = bytes.fromhex(trace_id_hex)
+    if len(trace_id) != 16:
+        raise ValueError("trace id must be 32 hex characters")
+    key = int.from_bytes(trace_id[:8], "big", signed=True)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT s.body, r.service_name FROM spans s JOIN resources r ON r.id = s.resource_id "
+            "WHERE s.trace_key = :key AND s.trace_id = :tid ORDER BY s.start_ns, s.id"),
+            {"key": key, "tid": trace_id}).all()
+    return [span_dict(body, service=svc) for body, svc in rows]
+
+
+def recent_logs(engine: Engine, *, service: str | None = None, min_severity: int = 0,
+                contains: str | None = None, since_ns: int = 0, limit: int = 100
+                ) -> list[dict[str, Any]]:
+    """The newest log records matching the filters, newest first."""
+    sql = ("SELECT l.body, r.service_name FROM logs l JOIN resources r ON r.id = l.resource_id "
+           "WHERE l.severity_number >= :sev AND l.time_ns >= :since")
+    params: dict[str, Any] = {"sev": min_severity, "since": since_ns, "limit": limit}
+    if service:
+        sql += " AND r.service_name = :service"
+        params["service"] = service
+    if contains:
+        sql += " AND l.body_text LIKE :pattern ESCAPE '\\'"
+        escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["pattern"] = f"%{escaped}%"
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql + " ORDER BY l.id DESC LIMIT :limit"), params).all()
+    return [log_dict(body, service=svc) for body, svc in rows]
+
+
+def storage_counts(engine: Engine) -> dict[str, int]:
+    """Cheap size figures: series and services exactly, spans and logs by their highest id."""
+    with engine.connect() as conn:
+        return {
+            "services": conn.execute(
+                text("SELECT COUNT(DISTINCT service_name) FROM resources")).scalar() or 0,
+            "series": conn.execute(text("SELECT COUNT(*) FROM series")).scalar() or 0,
+            "spans_written": conn.execute(text("SELECT MAX(id) FROM spans")).scalar() or 0,
+            "logs_written": conn.execute(text("SELECT MAX(id) FROM logs")).scalar() or 0,
+        }

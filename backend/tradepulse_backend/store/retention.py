@@ -1,0 +1,70 @@
+"""Retention: drop stored telemetry older than the configured number of days, in short chunks."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine, text
+
+logger = logging.getLogger(__name__)
+CHUNK_ROWS = 20_000
+
+
+def enforce_retention(engine: Engine, cutoff_ns: int) -> dict[str, int]:
+    """Delete points, spans and logs older than cutoff_ns; return rows deleted per table."""
+    deleted = {
+        "points": _delete_points(engine, "points", cutoff_ns),
+        "distribution_points": _delete_points(engine, "distribution_points", cutoff_ns),
+        "spans": _delete_by_id(engine, "spans", "start_ns", cutoff_ns),
+        "logs": _delete_by_id(engine, "logs", "time_ns", cutoff_ns),
+    }
+    if any(deleted.values()):
+        logger.info("retention removed %s", deleted)
+    return deleted
+
+
+def _delete_points(engine: Engine, table: str, cutoff_ns: int) -> int:
+    """Per series, so each delete is a primary-key range scan rather than a table scan."""
+    with engine.connect() as conn:
+        series_ids = conn.execute(text("SELECT id FROM series")).scalars().all()
+    total = 0
+    for sid in series_ids:
+        with engine.begin() as conn:
+            total += conn.execute(
+                text(f"DELETE FROM {table} WHERE series_id = :sid AND time_ns < :cutoff"),
+                {"sid": sid, "cutoff": cutoff_ns},
+            ).rowcount
+    return total
+
+
+def _delete_by_id(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+    """Rows arrive in time order, so ids are searched for the cutoff instead of a time index."""
+    boundary = _first_id_at_or_after(engine, table, column, cutoff_ns)
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            removed = conn.execute(
+                text(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
+                     f"WHERE id < :boundary AND {column} < :cutoff LIMIT {CHUNK_ROWS})"),
+                {"boundary": boundary, "cutoff": cutoff_ns},
+            ).rowcount
+        total += removed
+        if removed < CHUNK_ROWS:
+            return total
+
+
+def _first_id_at_or_after(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+    with engine.connect() as conn:
+        low, high = conn.execute(text(f"SELECT MIN(id), MAX(id) FROM {table}")).one()
+        if low is None:
+            return 0
+        high += 1
+        probe = text(f"SELECT {column} FROM {table} WHERE id >= :id ORDER BY id LIMIT 1")
+        while low < high:
+            middle = (low + high) // 2
+            value = conn.execute(probe, {"id": middle}).scalar()
+            if value is not None and value < cutoff_ns:
+                low = middle + 1
+            else:
+                high = middle
+        return low

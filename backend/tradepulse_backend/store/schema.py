@@ -1,0 +1,131 @@
+"""Table definitions: the one description of the database that migrations and queries share."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", LargeBinary, nullable=False, unique=True),
+    Column("service_name", String, nullable=False),
+    Column("attributes", Text, nullable=False),
+    Column("first_seen_ns", Integer, nullable=False),
+    Column("last_seen_ns", Integer, nullable=False),
+)
+
+scopes = Table(
+    "scopes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", LargeBinary, nullable=False, unique=True),
+    Column("name", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("attributes", Text, nullable=False),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", LargeBinary, nullable=False, unique=True),
+    Column("name", String, nullable=False),
+    Column("service_name", String, nullable=False),
+    Column("resource_id", Integer, ForeignKey("resources.id"), nullable=False),
+    Column("scope_id", Integer, ForeignKey("scopes.id"), nullable=False),
+    Column("kind", String, nullable=False),
+    Column("temporality", Integer, nullable=False),
+    Column("monotonic", Integer, nullable=False),
+    Column("unit", String, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("attributes", Text, nullable=False),
+    Index("ix_series_name_service", "name", "service_name"),
+)
+
+points = Table(
+    "points",
+    metadata,
+    Column("series_id", Integer, primary_key=True),
+    Column("time_ns", Integer, primary_key=True),
+    Column("start_ns", Integer, nullable=False),
+    Column("value", Float, nullable=True),
+    sqlite_with_rowid=False,
+)
+
+distribution_points = Table(
+    "distribution_points",
+    metadata,
+    Column("series_id", Integer, primary_key=True),
+    Column("time_ns", Integer, primary_key=True),
+    Column("start_ns", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("sum", Float, nullable=True),
+    Column("min", Float, nullable=True),
+    Column("max", Float, nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+spans = Table(
+    "spans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("trace_key", Integer, nullable=False),
+    Column("trace_id", LargeBinary, nullable=False),
+    Column("span_id", LargeBinary, nullable=False),
+    Column("parent_span_id", LargeBinary, nullable=False),
+    Column("resource_id", Integer, ForeignKey("resources.id"), nullable=False),
+    Column("scope_id", Integer, ForeignKey("scopes.id"), nullable=False),
+    Column("name", String, nullable=False),
+    Column("kind", Integer, nullable=False),
+    Column("start_ns", Integer, nullable=False),
+    Column("end_ns", Integer, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Index("ix_spans_trace_key", "trace_key"),
+)
+
+logs = Table(
+    "logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("time_ns", Integer, nullable=False),
+    Column("resource_id", Integer, ForeignKey("resources.id"), nullable=False),
+    Column("scope_id", Integer, ForeignKey("scopes.id"), nullable=False),
+    Column("severity_number", Integer, nullable=False),
+    Column("severity_text", String, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("trace_id", LargeBinary, nullable=False),
+    Column("span_id", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+# Column order of the batch inserts: decoded rows first, then the ids the writer resolves.
+INSERT_COLUMNS = {
+    "points": ("series_id", "time_ns", "start_ns", "value"),
+    "distribution_points": (
+        "series_id", "time_ns", "start_ns", "count", "sum", "min", "max", "body",
+    ),
+    "spans": (
+        "trace_key", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_ns",
+        "end_ns", "status_code", "body", "resource_id", "scope_id",
+    ),
+    "logs": (
+        "time_ns", "severity_number", "severity_text", "body_text", "trace_id", "span_id",
+        "body", "resource_id", "scope_id",
+    ),
+}

@@ -1,0 +1,58 @@
+"""Values, deltas and rates of stored metric points, with counter resets handled as Prometheus does.
+
+A point is (time_ns, start_ns, value). For a cumulative sum, a reset shows as a new start time or,
+for monotonic sums, a value lower than the one before; the delta across a reset is the new value
+(everything counted since the restart). Delta-temporality points already are deltas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..ingest.records import KIND_SUM, TEMPORALITY_DELTA
+
+Point = tuple[int, int, float | None]
+
+
+def deltas(points: Sequence[Point], *, kind: str, temporality: int, monotonic: bool
+           ) -> list[tuple[int, float]]:
+    """(time_ns, change since the previous point) for each point that has a predecessor."""
+    if kind == KIND_SUM and temporality == TEMPORALITY_DELTA:
+        return [(t, v) for t, _s, v in points if v is not None]
+    out: list[tuple[int, float]] = []
+    previous: Point | None = None
+    for point in points:
+        if point[2] is None:
+            continue
+        if previous is not None:
+            out.append((point[0], _change(previous, point, kind == KIND_SUM, monotonic)))
+        previous = point
+    return out
+
+
+def _change(previous: Point, current: Point, is_sum: bool, monotonic: bool) -> float:
+    _, prev_start, prev_value = previous
+    _, start, value = current
+    restarted = is_sum and start and prev_start and start != prev_start
+    went_down = is_sum and monotonic and value < prev_value
+    return value if restarted or went_down else value - prev_value
+
+
+def rates(points: Sequence[Point], *, kind: str, temporality: int, monotonic: bool
+          ) -> list[tuple[int, float]]:
+    """(time_ns, change per second) for each point that has a defined interval."""
+    if kind == KIND_SUM and temporality == TEMPORALITY_DELTA:
+        return [(t, v / ((t - s) / 1e9)) for t, s, v in points if v is not None and t > s > 0]
+    times = {t: t_prev for (t, *_), (t_prev, *_) in zip(points[1:], points, strict=False)}
+    out = []
+    for t, change in deltas(points, kind=kind, temporality=temporality, monotonic=monotonic):
+        previous = times.get(t)
+        if previous is not None and t > previous:
+            out.append((t, change / ((t - previous) / 1e9)))
+    return out
+
+
+def finite(value: float | None) -> float | None:
+    """A value JSON can carry: NaN and infinities become null."""
+    return value if value is not None and math.isfinite(value) else None
