@@ -23,10 +23,12 @@ def test_spans_from_the_otlp_span_exporter_are_queryable_by_trace(server):
     provider.add_span_processor(SimpleSpanProcessor(
         OTLPSpanExporter(endpoint=f"{server.otlp}/v1/traces")))
     tracer = provider.get_tracer("tests.exporters", "1.2.3")
-    with tracer.start_as_current_span("strategy.step", attributes={"trading.symbol": "AAPL"}):
-        with tracer.start_as_current_span("order.submit") as child:
-            child.set_attribute("trading.side", "buy")
-            trace_id = format(child.get_span_context().trace_id, "032x")
+    with (
+        tracer.start_as_current_span("strategy.step", attributes={"trading.symbol": "AAPL"}),
+        tracer.start_as_current_span("order.submit") as child,
+    ):
+        child.set_attribute("trading.side", "buy")
+        trace_id = format(child.get_span_context().trace_id, "032x")
     provider.shutdown()
 
     body = server.api(f"/traces/{trace_id}")

@@ -18,15 +18,29 @@ Point = tuple[int, int, float | None]
 def deltas(points: Sequence[Point], *, kind: str, temporality: int, monotonic: bool
            ) -> list[tuple[int, float]]:
     """(time_ns, change since the previous point) for each point that has a predecessor."""
+    return [(t, change) for t, _since, change in _changes(points, kind, temporality, monotonic)]
+
+
+def rates(points: Sequence[Point], *, kind: str, temporality: int, monotonic: bool
+          ) -> list[tuple[int, float]]:
+    """(time_ns, change per second) for each point that has a defined interval."""
+    return [(t, change / ((t - since) / 1e9))
+            for t, since, change in _changes(points, kind, temporality, monotonic) if t > since]
+
+
+def _changes(points: Sequence[Point], kind: str, temporality: int, monotonic: bool
+             ) -> list[tuple[int, int, float]]:
+    """(time_ns, interval start ns, change) for every point with a known interval."""
     if kind == KIND_SUM and temporality == TEMPORALITY_DELTA:
-        return [(t, v) for t, _s, v in points if v is not None]
-    out: list[tuple[int, float]] = []
+        return [(t, s, v) for t, s, v in points if v is not None and s > 0]
+    out: list[tuple[int, int, float]] = []
     previous: Point | None = None
     for point in points:
         if point[2] is None:
             continue
         if previous is not None:
-            out.append((point[0], _change(previous, point, kind == KIND_SUM, monotonic)))
+            out.append((point[0], previous[0],
+                        _change(previous, point, kind == KIND_SUM, monotonic)))
         previous = point
     return out
 
@@ -37,20 +51,6 @@ def _change(previous: Point, current: Point, is_sum: bool, monotonic: bool) -> f
     restarted = is_sum and start and prev_start and start != prev_start
     went_down = is_sum and monotonic and value < prev_value
     return value if restarted or went_down else value - prev_value
-
-
-def rates(points: Sequence[Point], *, kind: str, temporality: int, monotonic: bool
-          ) -> list[tuple[int, float]]:
-    """(time_ns, change per second) for each point that has a defined interval."""
-    if kind == KIND_SUM and temporality == TEMPORALITY_DELTA:
-        return [(t, v / ((t - s) / 1e9)) for t, s, v in points if v is not None and t > s > 0]
-    times = {t: t_prev for (t, *_), (t_prev, *_) in zip(points[1:], points, strict=False)}
-    out = []
-    for t, change in deltas(points, kind=kind, temporality=temporality, monotonic=monotonic):
-        previous = times.get(t)
-        if previous is not None and t > previous:
-            out.append((t, change / ((t - previous) / 1e9)))
-    return out
 
 
 def finite(value: float | None) -> float | None:

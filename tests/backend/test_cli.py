@@ -1,0 +1,46 @@
+"""The `tradepulse` command line: version, check-config."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tradepulse_backend import __version__
+
+SEED = Path(__file__).parent / "data" / "seed_config.yaml"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tradepulse_backend.cli", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_version_prints_the_package_version():
+    result = _run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"tradepulse {__version__}"
+
+
+def test_check_config_accepts_the_seed_configuration():
+    result = _run("check-config", str(SEED))
+    assert result.returncode == 0, result.stdout
+    assert "OK" in result.stdout
+
+
+def test_check_config_prints_each_error_with_its_key_path_and_exits_1(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitoring:\n  dashboard:\n    port: 99999\n  ingest:\n    prot: 1\n")
+    result = _run("check-config", str(bad))
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert any(line.startswith("monitoring.dashboard.port:") for line in lines)
+    assert any(line.startswith("monitoring.ingest.prot:") for line in lines)
+
+
+def test_serve_refuses_an_invalid_config_with_exit_code_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitoring:\n  storage:\n    retention_check_interval: -1\n")
+    result = _run("serve", "--config", str(bad), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert "monitoring.storage.retention_check_interval" in result.stderr
