@@ -18,6 +18,7 @@ from .ingest.receiver import OtlpReceiver, ReceiverSettings
 from .store import Store
 
 logger = logging.getLogger(__name__)
+MAINTENANCE_INTERVAL_S = 1.0
 
 
 class Backend:
@@ -37,18 +38,24 @@ class Backend:
         self.receiver = OtlpReceiver(_receiver_settings(config), self.pipeline)
         self.urls: dict[str, str] = {}
         self._stop = threading.Event()
-        self._retention = threading.Thread(
-            target=self._retention_loop, name="tradepulse-retention", daemon=True)
+        retention_days = config.performance_monitor.metrics_retention_days
+        self._workers = [
+            self._periodic("retention", config.storage.retention_check_interval,
+                           lambda: self.store.apply_retention(retention_days)),
+            self._periodic("maintenance", MAINTENANCE_INTERVAL_S, self.store.maintain),
+        ]
 
     def start(self) -> None:
         self.pipeline.start()
-        self._retention.start()
+        for worker in self._workers:
+            worker.start()
 
     def close(self) -> None:
         """Commit what is queued, stop the workers and close the database."""
         self._stop.set()
         self.pipeline.close(self.config.server.shutdown_timeout)
-        self._retention.join(timeout=5)
+        for worker in self._workers:
+            worker.join(timeout=5)
         self.store.close()
         logger.info("backend stopped")
 
@@ -56,14 +63,17 @@ class Backend:
     def healthy(self) -> bool:
         return self.pipeline.running
 
-    def _retention_loop(self) -> None:
-        interval = self.config.storage.retention_check_interval
-        days = self.config.performance_monitor.metrics_retention_days
-        while not self._stop.wait(interval):
-            try:
-                self.store.apply_retention(days)
-            except Exception:
-                logger.exception("retention pass failed; will try again in %ss", interval)
+    def _periodic(self, name: str, interval: float, task) -> threading.Thread:
+        """A daemon thread running `task` every `interval` seconds until close()."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    task()
+                except Exception:
+                    logger.exception("%s failed; will try again in %ss", name, interval)
+
+        return threading.Thread(target=loop, name=f"tradepulse-{name}", daemon=True)
 
 
 def _receiver_settings(config: MonitoringConfig) -> ReceiverSettings:

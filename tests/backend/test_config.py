@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tradepulse_backend.config import (
     MASK,
     ConfigError,

@@ -85,3 +85,19 @@ def test_gauge_deltas_are_plain_differences_even_downwards():
 def test_rates_skip_points_without_a_predecessor_and_missing_values():
     points = [(1 * SECOND, 0, 1.0), (2 * SECOND, 0, None), (3 * SECOND, 0, 5.0)]
     assert rates(points, kind=KIND_SUM, temporality=2, monotonic=True) == [(3 * SECOND, 2.0)]
+
+
+def test_points_read_the_same_before_and_after_compaction_and_duplicates_fold(store):
+    points = [(T0, T0 + SECOND, 1.0), (T0, T0 + 2 * SECOND, 4.0)]
+    store.writer.write([_points("compact-bot", points), _points("compact-bot", points[1:])])
+
+    def values():
+        series = queries.series_points(store.engine, "trading.orders", service="compact-bot")
+        return [p[1] for p in series[0]["points"]]
+
+    assert values() == [1.0, 4.0]
+    assert store.compact() == 3
+    assert values() == [1.0, 4.0]
+    assert store.compact() == 0
+    store.writer.write([_points("compact-bot", [(T0, T0 + 3 * SECOND, 6.0)])])
+    assert values() == [1.0, 4.0, 6.0]

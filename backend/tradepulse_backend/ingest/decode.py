@@ -17,8 +17,9 @@ from .records import (
     KIND_SUMMARY,
     DecodedBatch,
     LogGroup,
+    MetricGroup,
     Origin,
-    SeriesGroup,
+    SeriesIds,
     SpanGroup,
 )
 
@@ -31,8 +32,17 @@ _NO_TRACE = bytes(16)
 _NO_SPAN = bytes(8)
 
 
-def decode_request(signal: str, request) -> DecodedBatch:
-    """Plain records for one parsed export request of the given signal."""
+_NO_SERIES: SeriesIds = {}
+
+
+def decode_request(signal: str, request, series_ids: SeriesIds = _NO_SERIES) -> DecodedBatch:
+    """Plain records for one parsed export request of the given signal.
+
+    `series_ids` (the store's committed metric series) lets points of known series become
+    final rows here, in the request thread, instead of in the single writer thread.
+    """
+    if signal == "metrics":
+        return decode_metrics(request, series_ids)
     return _DECODERS[signal](request)
 
 
@@ -64,7 +74,8 @@ def decode_traces(request: ExportTraceServiceRequest) -> DecodedBatch:
     return batch
 
 
-def decode_metrics(request: ExportMetricsServiceRequest) -> DecodedBatch:
+def decode_metrics(request: ExportMetricsServiceRequest,
+                   series_ids: SeriesIds = _NO_SERIES) -> DecodedBatch:
     batch = DecodedBatch("metrics")
     for resource_metrics in request.resource_metrics:
         resource = resource_metrics.resource
@@ -73,47 +84,53 @@ def decode_metrics(request: ExportMetricsServiceRequest) -> DecodedBatch:
             scope = scope_metrics.scope
             origin = Origin(resource_key, resource, scope.SerializeToString(), scope)
             for metric in scope_metrics.metrics:
-                _decode_metric(batch, origin, metric)
+                _decode_metric(batch, origin, metric, series_ids)
     return batch
 
 
-def _decode_metric(batch: DecodedBatch, origin: Origin, metric) -> None:
+def _decode_metric(batch: DecodedBatch, origin: Origin, metric, series_ids: SeriesIds) -> None:
     kind = metric.WhichOneof("data")
     if kind is None:
         batch.reject(0, f"metric {metric.name!r}: no data")
         return
     data = getattr(metric, kind)
+    points = data.data_points
     if not metric.name:
-        batch.reject(len(data.data_points), "metric without a name")
+        batch.reject(len(points), "metric without a name")
         return
     temporality = getattr(data, "aggregation_temporality", 0)
     monotonic = bool(getattr(data, "is_monotonic", False))
-    base_key = (origin.resource_key, origin.scope_key, metric.name, kind, temporality, metric.unit)
-    groups: dict[bytes, SeriesGroup] = {}
+    key = (origin.resource_key, origin.scope_key, metric.name, kind, temporality, monotonic,
+           metric.unit)
+    group = MetricGroup(origin, key, metric.name, kind, temporality, monotonic, metric.unit,
+                        metric.description, points)
+    known = series_ids.get(key, _NO_IDS)
     row_of = _ROW_BUILDERS[kind]
-    for point in data.data_points:
-        attrs_key = b"".join([kv.SerializeToString() for kv in point.attributes])
-        group = groups.get(attrs_key)
-        if group is None:
-            group = groups[attrs_key] = SeriesGroup(
-                origin, (base_key, attrs_key), metric.name, kind, temporality, monotonic,
-                metric.unit, metric.description, point.attributes, [],
-            )
-        group.rows.append(row_of(point))
-    batch.series.extend(groups.values())
-    batch.accepted += len(data.data_points)
+    rows, new_series = group.rows, group.new_series
+    for index, point in enumerate(points):
+        attributes_key = b"".join([kv.SerializeToString() for kv in point.attributes])
+        sid = known.get(attributes_key)
+        if sid is None:
+            new_series.append((index, attributes_key, row_of(None, point)))
+        else:
+            rows.append(row_of(sid, point))
+    batch.metrics.append(group)
+    batch.accepted += len(points)
 
 
-def _number_row(point) -> tuple:
+_NO_IDS: dict[bytes, int] = {}
+
+
+def _number_row(sid: int | None, point) -> tuple:
     which = point.WhichOneof("value")
     value = None if which is None else float(getattr(point, which))
-    return (point.time_unix_nano, point.start_time_unix_nano, value)
+    return (sid, point.time_unix_nano, point.start_time_unix_nano, value)
 
 
-def _histogram_row(point) -> tuple:
+def _histogram_row(sid: int | None, point) -> tuple:
     """Histogram and exponential histogram points: sum, min and max are optional in OTLP."""
     return (
-        point.time_unix_nano, point.start_time_unix_nano, point.count,
+        sid, point.time_unix_nano, point.start_time_unix_nano, point.count,
         point.sum if point.HasField("sum") else None,
         point.min if point.HasField("min") else None,
         point.max if point.HasField("max") else None,
@@ -121,9 +138,9 @@ def _histogram_row(point) -> tuple:
     )
 
 
-def _summary_row(point) -> tuple:
+def _summary_row(sid: int | None, point) -> tuple:
     return (
-        point.time_unix_nano, point.start_time_unix_nano, point.count, point.sum, None, None,
+        sid, point.time_unix_nano, point.start_time_unix_nano, point.count, point.sum, None, None,
         point.SerializeToString(),
     )
 

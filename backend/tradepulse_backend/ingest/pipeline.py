@@ -57,6 +57,11 @@ class WritePipeline:
         self.stats = PipelineStats()
 
     @property
+    def series_ids(self):
+        """The writer's committed series ids, read by request threads while decoding."""
+        return self._writer.series_ids
+
+    @property
     def depth(self) -> int:
         return self._queue.qsize()
 

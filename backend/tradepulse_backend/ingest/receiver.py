@@ -98,7 +98,7 @@ class OtlpReceiver:
                                  f"send {PROTOBUF} or {JSON}")
         raw = self._decompressed(environ, self._read_body(environ))
         request = _parse(signal, raw, content_type)
-        batch = decode_request(signal, request)
+        batch = decode_request(signal, request, self._pipeline.series_ids)
         self._store(batch)
         return _success_body(signal, batch, content_type), []
 

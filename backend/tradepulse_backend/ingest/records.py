@@ -40,11 +40,13 @@ class SpanGroup:
 
 
 @dataclass(slots=True)
-class SeriesGroup:
-    """Points of one metric stream (metric identity plus data point attributes).
+class MetricGroup:
+    """Points of one metric (one resource, scope, name, kind, temporality and unit).
 
-    rows for number kinds: (time_ns, start_ns, value); for distributions:
-    (time_ns, start_ns, count, sum, min, max, body).
+    `rows` are final rows for series the store already knows: (series_id, time_ns, start_ns,
+    value) for number kinds, (series_id, time_ns, start_ns, count, sum, min, max, body) for
+    distributions. `new_series` holds points of series not yet known, as
+    (point_index, attributes_key, row with None for the series id); the writer creates them.
     """
 
     origin: Origin
@@ -55,12 +57,17 @@ class SeriesGroup:
     monotonic: bool
     unit: str
     description: str
-    attributes: Any
-    rows: list[tuple]
+    points: Any
+    rows: list[tuple] = field(default_factory=list)
+    new_series: list[tuple] = field(default_factory=list)
 
     @property
     def is_distribution(self) -> bool:
         return self.kind in DISTRIBUTION_KINDS
+
+
+# Committed series ids: metric group key -> attributes key -> series id.
+SeriesIds = dict[tuple, dict[bytes, int]]
 
 
 @dataclass(slots=True)
@@ -80,7 +87,7 @@ class DecodedBatch:
 
     signal: str
     spans: list[SpanGroup] = field(default_factory=list)
-    series: list[SeriesGroup] = field(default_factory=list)
+    metrics: list[MetricGroup] = field(default_factory=list)
     logs: list[LogGroup] = field(default_factory=list)
     accepted: int = 0
     rejected: int = 0

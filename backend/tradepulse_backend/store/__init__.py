@@ -6,9 +6,9 @@ import logging
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from .dialects import make_engine
+from .dialects import checkpoint_sql, compact_sql, make_engine
 from .migrate import upgrade_to_head
 from .retention import enforce_retention
 from .writer import BatchWriter
@@ -34,12 +34,38 @@ class Store:
         logger.info("store open at %s", engine.url.render_as_string(hide_password=True))
         return cls(engine)
 
+    def maintain(self) -> None:
+        """The every-second housekeeping: compact staged points, then checkpoint the WAL."""
+        self.compact()
+        self.checkpoint()
+
+    def compact(self) -> int:
+        """Move staged number points into the series-ordered `points` table; returns how many."""
+        move, drop = compact_sql(self.engine)
+        with self.engine.begin() as conn:
+            last = conn.execute(text("SELECT MAX(id) FROM points_staging")).scalar()
+            if last is None:
+                return 0
+            conn.execute(text(move), {"last": last})
+            return conn.execute(text(drop), {"last": last}).rowcount
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database, so the writer thread never waits on the
+        fsyncs this implies."""
+        statement = checkpoint_sql(self.engine)
+        if statement:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(statement)
+
     def apply_retention(self, days: float, *, now_ns: int | None = None) -> dict[str, int]:
         """Delete telemetry older than `days`."""
         now_ns = time.time_ns() if now_ns is None else now_ns
+        self.compact()
         return enforce_retention(self.engine, now_ns - int(days * NS_PER_DAY))
 
     def close(self) -> None:
+        """Compact and checkpoint so the database file is complete, then release connections."""
+        self.maintain()
         self.engine.dispose()
 
 

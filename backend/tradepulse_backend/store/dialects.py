@@ -25,9 +25,28 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         "PRAGMA busy_timeout=5000",
         "PRAGMA cache_size=-65536",
         "PRAGMA temp_store=MEMORY",
+        # The maintenance thread checkpoints every second (Store.maintain); this bounds the
+        # WAL should that thread ever fall behind.
+        "PRAGMA wal_autocheckpoint=10000",
     ):
         cursor.execute(pragma)
     cursor.close()
+
+
+def compact_sql(engine: Engine) -> tuple[str, str]:
+    """Move staged points up to id `:last` into `points` (series-sorted), then drop them."""
+    ignore = "OR IGNORE " if engine.dialect.name == "sqlite" else ""
+    conflict = "" if engine.dialect.name == "sqlite" else " ON CONFLICT DO NOTHING"
+    move = (f"INSERT {ignore}INTO points (series_id, time_ns, start_ns, value) "
+            "SELECT series_id, time_ns, start_ns, value FROM points_staging "
+            f"WHERE id <= :last ORDER BY series_id, time_ns{conflict}")
+    return move, "DELETE FROM points_staging WHERE id <= :last"
+
+
+def checkpoint_sql(engine: Engine) -> str | None:
+    """The statement that moves committed WAL pages into the database file, if the engine
+    has a WAL to checkpoint."""
+    return "PRAGMA wal_checkpoint(PASSIVE)" if engine.dialect.name == "sqlite" else None
 
 
 def insert_sql(engine: Engine, table: str, *, ignore_duplicates: bool = False) -> str:

@@ -87,14 +87,9 @@ def _matching_series(conn, name: str, service: str | None, wanted: dict[str, str
 def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: str, limit: int
                    ) -> dict[str, Any]:
     distribution = meta["kind"] in DISTRIBUTION_KINDS
-    table = "distribution_points" if distribution else "points"
-    columns = "time_ns, start_ns, count, sum, min, max, body" if distribution else \
-        "time_ns, start_ns, value"
-    rows = conn.execute(text(
-        f"SELECT {columns} FROM (SELECT * FROM {table} WHERE series_id = :sid "
-        f"AND time_ns >= :since AND time_ns <= :until ORDER BY time_ns DESC LIMIT :limit) "
-        f"ORDER BY time_ns"),
-        {"sid": meta["id"], "since": since_ns, "until": until_ns, "limit": limit}).all()
+    rows = conn.execute(text(_DISTRIBUTION_SQL if distribution else _NUMBER_SQL),
+                        {"sid": meta["id"], "since": since_ns, "until": until_ns,
+                         "limit": limit}).all()
     result = {
         "series_id": meta["id"], "name": meta["name"], "service": meta["service_name"],
         "attributes": meta["attributes"], "kind": meta["kind"], "unit": meta["unit"],
@@ -114,6 +109,20 @@ def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: str
         pairs = (deltas if function == "delta" else rates)(numbers, **shape)
     result["points"] = [[t / 1e6, finite(v)] for t, v in pairs]
     return result
+
+
+_RANGE = "WHERE series_id = :sid AND time_ns >= :since AND time_ns <= :until"
+# Number points live in `points` and, until the next compaction, in `points_staging`; UNION
+# also folds a retried export whose copies have not been compacted yet.
+_NUMBER_SQL = (
+    "SELECT time_ns, start_ns, value FROM ("
+    f"SELECT time_ns, start_ns, value FROM points {_RANGE} UNION "
+    f"SELECT time_ns, start_ns, value FROM points_staging {_RANGE} "
+    "ORDER BY time_ns DESC LIMIT :limit) ORDER BY time_ns")
+_DISTRIBUTION_SQL = (
+    "SELECT time_ns, start_ns, count, sum, min, max, body FROM ("
+    f"SELECT * FROM distribution_points {_RANGE} ORDER BY time_ns DESC LIMIT :limit) "
+    "ORDER BY time_ns")
 
 
 def _distribution_value(kind: str, row: tuple) -> dict[str, Any]:

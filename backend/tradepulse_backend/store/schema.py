@@ -66,6 +66,19 @@ points = Table(
     sqlite_with_rowid=False,
 )
 
+# Number points land here first, in arrival order (cheap appends that touch few pages), and a
+# background compaction moves them into `points` sorted by series, so each series' leaf page is
+# written once per compaction rather than once per export.
+points_staging = Table(
+    "points_staging",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("series_id", Integer, nullable=False),
+    Column("time_ns", Integer, nullable=False),
+    Column("start_ns", Integer, nullable=False),
+    Column("value", Float, nullable=True),
+)
+
 distribution_points = Table(
     "distribution_points",
     metadata,
@@ -117,6 +130,7 @@ logs = Table(
 # Column order of the batch inserts: decoded rows first, then the ids the writer resolves.
 INSERT_COLUMNS = {
     "points": ("series_id", "time_ns", "start_ns", "value"),
+    "points_staging": ("series_id", "time_ns", "start_ns", "value"),
     "distribution_points": (
         "series_id", "time_ns", "start_ns", "count", "sum", "min", "max", "body",
     ),

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, select
 
-from ..ingest.records import DecodedBatch, Origin, SeriesGroup
+from ..ingest.records import DecodedBatch, MetricGroup, Origin, SeriesIds
 from ..otlp import attributes, service_name
 from .dialects import insert_sql, touch_resources_sql
 from .schema import resources, scopes, series
@@ -26,11 +26,11 @@ class BatchWriter:
         self._engine = engine
         self._resource_ids: dict[bytes, int] = {}
         self._scope_ids: dict[bytes, int] = {}
-        self._series_ids: dict[tuple, int] = {}
+        self.series_ids: SeriesIds = {}
         self._sql = {
-            table: insert_sql(engine, table, ignore_duplicates=True)
-            for table in ("points", "distribution_points")
-        } | {
+            "points_staging": insert_sql(engine, "points_staging"),
+            "distribution_points": insert_sql(engine, "distribution_points",
+                                              ignore_duplicates=True),
             "spans": insert_sql(engine, "spans"),
             "logs": insert_sql(engine, "logs"),
             "touch_resources": touch_resources_sql(engine),
@@ -47,7 +47,8 @@ class BatchWriter:
                 cursor.close()
         self._resource_ids.update(pending.resources)
         self._scope_ids.update(pending.scopes)
-        self._series_ids.update(pending.series)
+        for metric_key, ids in pending.series.items():
+            self.series_ids[metric_key] = {**self.series_ids.get(metric_key, {}), **ids}
 
     def _write_all(self, conn: Connection, cursor, batches, pending: _Pending) -> None:
         points: list[tuple] = []
@@ -62,11 +63,14 @@ class BatchWriter:
             for group in batch.logs:
                 ids = self._origin_ids(conn, group.origin, pending, seen)
                 log_rows.extend([row + ids for row in group.rows])
-            for group in batch.series:
-                sid = self._series_id(conn, group, pending, seen)
+            for group in batch.metrics:
+                self._origin_ids(conn, group.origin, pending, seen)
                 target = distributions if group.is_distribution else points
-                target.extend([(sid, *row) for row in group.rows])
-        for table, rows in (("points", points), ("distribution_points", distributions),
+                target.extend(group.rows)
+                for index, attributes_key, row in group.new_series:
+                    sid = self._series_id(conn, group, index, attributes_key, pending, seen)
+                    target.append((sid, *row[1:]))
+        for table, rows in (("points_staging", points), ("distribution_points", distributions),
                             ("spans", span_rows), ("logs", log_rows)):
             if rows:
                 cursor.executemany(self._sql[table], rows)
@@ -86,13 +90,14 @@ class BatchWriter:
             scid = pending.scopes[origin.scope_key] = _scope_id(conn, origin.scope)
         return (rid, scid)
 
-    def _series_id(self, conn, group: SeriesGroup, pending: _Pending, seen: dict) -> int:
-        sid = self._series_ids.get(group.key) or pending.series.get(group.key)
+    def _series_id(self, conn, group: MetricGroup, index: int, attributes_key: bytes,
+                   pending: _Pending, seen: dict) -> int:
+        known = pending.series.setdefault(group.key, {})
+        sid = self.series_ids.get(group.key, {}).get(attributes_key) or known.get(attributes_key)
         if sid is None:
             rid, scid = self._origin_ids(conn, group.origin, pending, seen)
-            sid = pending.series[group.key] = _series_row_id(conn, group, rid, scid)
-        else:
-            self._origin_ids(conn, group.origin, pending, seen)
+            attrs = attributes(group.points[index].attributes)
+            sid = known[attributes_key] = _series_row_id(conn, group, attrs, rid, scid)
         return sid
 
 
@@ -104,7 +109,7 @@ class _Pending:
     def __init__(self) -> None:
         self.resources: dict[bytes, int] = {}
         self.scopes: dict[bytes, int] = {}
-        self.series: dict[tuple, int] = {}
+        self.series: SeriesIds = {}
 
 
 def fingerprint(*parts: object) -> bytes:
@@ -138,8 +143,8 @@ def _scope_id(conn: Connection, scope) -> int:
     )).inserted_primary_key[0]
 
 
-def _series_row_id(conn: Connection, group: SeriesGroup, rid: int, scid: int) -> int:
-    attrs = attributes(group.attributes)
+def _series_row_id(conn: Connection, group: MetricGroup, attrs: dict, rid: int, scid: int
+                   ) -> int:
     key = fingerprint(rid, scid, group.name, group.kind, group.temporality, group.monotonic,
                       group.unit, attrs)
     found = conn.execute(select(series.c.id).where(series.c.fingerprint == key)).scalar()

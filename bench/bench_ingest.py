@@ -1,0 +1,138 @@
+"""Ingest throughput: protobuf batches of 512 spans or points posted over loopback HTTP to a real
+`tradepulse serve` pinned to one core, committed to SQLite, against the parse-and-walk baseline
+measured in the same run.
+
+    python -m bench.bench_ingest [--batches N] [--clients K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .baseline import walk_metrics, walk_spans
+from .payloads import BATCH, metric_requests, span_requests
+
+READY = re.compile(r"OTLP/HTTP receiver: (http://\S+)")
+TARGETS = {"traces": (100_000, 0.4), "metrics": (200_000, 0.4)}
+
+
+def baseline_rate(walk, payloads: list[bytes], rounds: int = 3) -> float:
+    """Items per second for parse + walk, best of `rounds`."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for body in payloads:
+            walk(body)
+        best = min(best, time.perf_counter() - start)
+    return len(payloads) * BATCH / best
+
+
+def start_server(data_dir: Path, cpu: int | None) -> tuple[subprocess.Popen, str]:
+    config = data_dir / "bench.yaml"
+    config.write_text("monitoring:\n  ingest: {port: 0, queue_max_batches: 1024}\n"
+                      "  dashboard: {port: 0}\n")
+    pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tradepulse_backend.cli", "serve", "--config", str(config),
+         "--data-dir", str(data_dir / "db"), "--log-level", "WARNING"],
+        stdout=subprocess.PIPE, text=True, preexec_fn=pin)
+    for line in process.stdout:
+        if match := READY.search(line):
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            return process, match.group(1)
+    raise RuntimeError("server did not start")
+
+
+def post_all(base_url: str, path: str, payloads: list[bytes], clients: int) -> float:
+    """Seconds to have every payload answered 200 (committed), over `clients` connections."""
+    parts = urlsplit(base_url)
+    shares = [payloads[i::clients] for i in range(clients)]
+    failures: list[str] = []
+
+    def client(share: list[bytes]) -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        for body in share:
+            while True:
+                conn.request("POST", path, body, {"Content-Type": "application/x-protobuf"})
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    break
+                if response.status != 503:
+                    failures.append(f"{path}: HTTP {response.status}")
+                    return
+                time.sleep(float(response.getheader("Retry-After", "1")))
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(share,)) for share in shares]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(failures[0])
+    return time.perf_counter() - start
+
+
+def run(batches: int = 200, clients: int = 4) -> dict[str, dict[str, float]]:
+    """Measure both signals; returns {signal: {e2e, baseline, ratio}} in items per second."""
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu = cpus[0] if len(cpus) > 1 else None
+    if server_cpu is not None:
+        os.sched_setaffinity(0, set(cpus[1:]))
+    payloads = {"traces": span_requests(batches), "metrics": metric_requests(batches)}
+    walks = {"traces": walk_spans, "metrics": walk_metrics}
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
+        process, url = start_server(Path(tmp), server_cpu)
+        try:
+            for signal, bodies in payloads.items():
+                warmup = {"traces": span_requests(4, seed=99),
+                          "metrics": metric_requests(4, seed=99)}[signal]
+                post_all(url, f"/v1/{signal}", warmup, 1)
+                seconds = post_all(url, f"/v1/{signal}", bodies, clients)
+                e2e = len(bodies) * BATCH / seconds
+                base = baseline_rate(walks[signal], bodies)
+                results[signal] = {"e2e": e2e, "baseline": base, "ratio": e2e / base}
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    results["_server_cpu"] = {"pinned": float(server_cpu is not None)}
+    return results
+
+
+def report(results: dict) -> list[str]:
+    lines = []
+    pinned = "server pinned to 1 core" if results["_server_cpu"]["pinned"] else "unpinned"
+    for signal, unit in (("traces", "spans"), ("metrics", "points")):
+        r = results[signal]
+        floor, ratio = TARGETS[signal]
+        lines.append(
+            f"ingest_{signal}: e2e={r['e2e']:,.0f} {unit}/s baseline(parse+walk)="
+            f"{r['baseline']:,.0f} {unit}/s ratio={r['ratio']:.2f} "
+            f"(target >= {floor:,} {unit}/s and ratio >= {ratio}; {pinned})")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    for line in report(run(args.batches, args.clients)):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
