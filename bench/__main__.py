@@ -1,0 +1,15 @@
+"""`make bench`: every benchmark in one run, each printing ratios against its in-run baseline."""
+
+from __future__ import annotations
+
+from . import bench_ingest, bench_traced
+
+
+def main() -> None:
+    print(bench_traced.format_result(bench_traced.run()), flush=True)
+    for line in bench_ingest.report(bench_ingest.run()):
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
