@@ -1,0 +1,157 @@
+"""Tests of the demo bot's simulation: prices, strategy, portfolio accounting, and a real run."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.sdk.otlp_recorder import OtlpRecorder
+from tradepulse.conventions import Side
+from tradepulse_backend.demo_bot import (
+    INITIAL_CASH,
+    START_PRICES,
+    TICK_VOLATILITY,
+    CrossoverStrategy,
+    DemoBot,
+    Portfolio,
+    PriceWalk,
+    SimBroker,
+)
+
+
+def test_round_trip_long_realizes_the_price_difference():
+    portfolio = Portfolio(cash=10_000.0)
+
+    assert portfolio.apply_fill("AAPL", Side.BUY, 10, 100.0) == 0.0
+    realized = portfolio.apply_fill("AAPL", Side.SELL, 10, 110.0)
+
+    assert realized == pytest.approx(100.0)
+    assert portfolio.realized_pnl == pytest.approx(100.0)
+    assert portfolio.cash == pytest.approx(10_100.0)
+    assert portfolio.quantity("AAPL") == 0
+    assert portfolio.total_value == pytest.approx(10_100.0)
+
+
+def test_round_trip_short_profits_when_price_falls():
+    portfolio = Portfolio(cash=10_000.0)
+
+    portfolio.apply_fill("MSFT", Side.SELL, 5, 50.0)
+    assert portfolio.cash == pytest.approx(10_250.0)
+    portfolio.apply_fill("MSFT", Side.BUY, 5, 40.0)
+
+    assert portfolio.realized_pnl == pytest.approx(50.0)
+    assert portfolio.cash == pytest.approx(10_050.0)
+
+
+def test_adding_to_a_position_averages_its_entry_price():
+    portfolio = Portfolio(cash=10_000.0)
+
+    portfolio.apply_fill("NVDA", Side.BUY, 10, 100.0)
+    portfolio.apply_fill("NVDA", Side.BUY, 30, 120.0)
+
+    position = portfolio.positions["NVDA"]
+    assert position.quantity == 40
+    assert position.average_price == pytest.approx(115.0)
+    assert portfolio.realized_pnl == 0.0
+
+
+def test_selling_through_a_long_position_realizes_it_and_opens_a_short_at_the_fill():
+    portfolio = Portfolio(cash=10_000.0)
+    portfolio.apply_fill("AAPL", Side.BUY, 10, 100.0)
+
+    portfolio.apply_fill("AAPL", Side.SELL, 15, 120.0)
+
+    position = portfolio.positions["AAPL"]
+    assert portfolio.realized_pnl == pytest.approx(200.0)
+    assert (position.quantity, position.average_price) == (-5, pytest.approx(120.0))
+
+
+def test_value_is_cash_plus_positions_and_initial_plus_pnl_after_a_seeded_run():
+    bot = DemoBot(seed=7)
+    for tick in range(400):
+        bot.tick(tick * 0.3)
+
+    portfolio = bot.portfolio
+    positions_value = sum(p.market_value for p in portfolio.positions.values())
+    assert portfolio.realized_pnl != 0.0
+    assert portfolio.total_value == pytest.approx(portfolio.cash + positions_value)
+    assert portfolio.total_value == pytest.approx(
+        INITIAL_CASH + portfolio.realized_pnl + portfolio.unrealized_pnl
+    )
+    assert bot.risk.gross_exposure >= abs(bot.risk.net_exposure)
+
+
+def test_same_seed_gives_the_same_trading_session():
+    def session(seed: int) -> list[str]:
+        bot = DemoBot(seed=seed)
+        return [event for tick in range(300) for event in bot.tick(tick * 0.3)]
+
+    first = session(11)
+
+    assert first == session(11)
+    assert first != session(12)
+    assert any(event.startswith("placed") for event in first)
+
+
+def test_price_walk_stays_positive_and_reproducible():
+    def walk(seed: int) -> list[dict[str, float]]:
+        prices = PriceWalk(START_PRICES, TICK_VOLATILITY, random.Random(seed))
+        return [prices.step() for _ in range(1_000)]
+
+    path = walk(3)
+
+    assert path == walk(3)
+    assert all(price > 0 and math.isfinite(price) for step in path for price in step.values())
+
+
+def test_crossover_buys_when_the_short_average_rises_above_the_long_one():
+    strategy = CrossoverStrategy(short=2, long=4)
+    signals = [strategy.update("X", price) for price in (10, 9, 8, 7, 6, 9, 12, 6, 3)]
+
+    assert signals == [None, None, None, None, None, None, Side.BUY, None, Side.SELL]
+
+
+def test_broker_disconnects_and_reconnects_on_schedule():
+    broker = SimBroker(random.Random(5))
+    first_change = broker.next_change_at
+    assert 30 <= first_change <= 60
+
+    assert broker.update(first_change - 0.1) is None
+    assert broker.update(first_change) == "broker sim-broker disconnected"
+    assert broker.reject_reason() == "broker_disconnected"
+    reconnect_at = broker.next_change_at
+    assert 3 <= reconnect_at - first_change <= 8
+    assert broker.update(reconnect_at) == "broker sim-broker reconnected"
+    assert broker.connected
+
+
+def test_run_bot_exports_spans_and_trading_metrics_and_reports_events():
+    with OtlpRecorder() as server:
+        result = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                import json, threading
+                from tradepulse_backend.demo_bot import run_bot
+                events = []
+                run_bot(duration_s=1.0, stop_event=threading.Event(), endpoint={server.url!r},
+                        seed=1, on_event=events.append)
+                print(json.dumps(events))
+            """)],
+            capture_output=True, text=True, timeout=90,
+        )
+    assert result.returncode == 0, result.stderr
+
+    events = json.loads(result.stdout)
+    assert events[0].startswith("started with")
+    assert events[-1].startswith("stopping: portfolio")
+    assert server.span_services()["trading.strategy.step"] == "demo-bot"
+    metric_names = set(server.metric_services())
+    assert {
+        "trading.portfolio.value", "trading.portfolio.cash", "trading.pnl.realized",
+        "trading.risk.var", "trading.broker.connected", "trading.portfolio.cash_flow",
+    } <= metric_names
