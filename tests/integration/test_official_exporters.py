@@ -38,7 +38,8 @@ def test_spans_from_the_otlp_span_exporter_are_queryable_by_trace(server):
     assert spans["strategy.step"]["attributes"] == {"trading.symbol": "AAPL"}
     assert spans["order.submit"]["service"] == "exporter-bot"
     assert any(t["trace_id"] == trace_id for t in server.api("/traces")["traces"])
-    assert "exporter-bot" in {s["name"] for s in server.api("/services")["services"]}
+    services = {s["name"]: s for s in server.api("/services")["services"]}
+    assert services["exporter-bot"]["resources"][0]["deployment.environment.name"] == "test"
 
 
 def test_metrics_from_the_otlp_metric_exporter_are_queryable_as_series(server):

@@ -6,6 +6,8 @@ import gzip
 import json
 import sqlite3
 import threading
+import urllib.error
+import urllib.request
 
 import pytest
 from google.rpc import status_pb2
@@ -81,6 +83,11 @@ def test_corrupt_gzip_is_a_400(server):
 
 
 def test_get_on_an_otlp_path_is_a_405_and_unknown_paths_a_404(server):
+    request = urllib.request.Request(f"{server.otlp}/v1/traces", method="GET")
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code == 405
+    assert answer.value.headers["Allow"] == "POST"
     status, _, _ = post(f"{server.otlp}/v1/nothing", b"", PROTOBUF)
     assert status == 404
 

@@ -18,30 +18,37 @@ MAX_POINTS = 10_000
 
 
 def services(engine: Engine) -> list[dict[str, Any]]:
-    """Every service that has sent telemetry, with when it was first and last seen."""
+    """Every service that has sent telemetry: when it was first and last seen, and the
+    attributes of each of its resources (service.version, host.name, ...)."""
     with engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT service_name, MIN(first_seen_ns), MAX(last_seen_ns), COUNT(*) "
-            "FROM resources GROUP BY service_name ORDER BY service_name")).all()
-    return [
-        {"name": name, "first_seen_unix_nano": first, "last_seen_unix_nano": last,
-         "resources": count}
-        for name, first, last, count in rows
-    ]
+            "SELECT service_name, first_seen_ns, last_seen_ns, attributes FROM resources "
+            "ORDER BY service_name, id")).all()
+    found: dict[str, dict[str, Any]] = {}
+    for name, first, last, attrs in rows:
+        entry = found.setdefault(name, {"name": name, "first_seen_unix_nano": first,
+                                        "last_seen_unix_nano": last, "resources": []})
+        entry["first_seen_unix_nano"] = min(entry["first_seen_unix_nano"], first)
+        entry["last_seen_unix_nano"] = max(entry["last_seen_unix_nano"], last)
+        entry["resources"].append(json.loads(attrs))
+    return list(found.values())
 
 
 def metric_names(engine: Engine, service: str | None = None) -> list[dict[str, Any]]:
-    """Metric names with their kind, unit and number of series, optionally for one service."""
+    """Metric names with their kind, unit, number of series and services."""
     where, params = ("WHERE service_name = :service", {"service": service}) if service else ("", {})
     with engine.connect() as conn:
         rows = conn.execute(text(
-            f"SELECT name, kind, unit, COUNT(*), GROUP_CONCAT(DISTINCT service_name) "
-            f"FROM series {where} GROUP BY name, kind, unit ORDER BY name"), params).all()
-    return [
-        {"name": name, "kind": kind, "unit": unit, "series": count,
-         "services": sorted(set(names.split(",")))}
-        for name, kind, unit, count, names in rows
-    ]
+            f"SELECT name, kind, unit, service_name, COUNT(*) FROM series {where} "
+            "GROUP BY name, kind, unit, service_name ORDER BY name, kind, unit, service_name"),
+            params).all()
+    found: dict[tuple, dict[str, Any]] = {}
+    for name, kind, unit, service_name, count in rows:
+        entry = found.setdefault((name, kind, unit), {
+            "name": name, "kind": kind, "unit": unit, "series": 0, "services": []})
+        entry["series"] += count
+        entry["services"].append(service_name)
+    return list(found.values())
 
 
 def series_points(
