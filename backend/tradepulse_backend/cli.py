@@ -75,13 +75,17 @@ def _logging(level: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from .server import StartupError, serve
 
     config = _load(args)
     if config is None:
         return 2
     _logging(args.log_level)
-    serve(config, on_ready=_print_ready)
+    try:
+        serve(config, on_ready=_print_ready)
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -11,10 +11,12 @@ import logging
 from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
+from sqlalchemy.exc import SQLAlchemyError
 
 from .app import create_app
 from .config import MonitoringConfig
 from .runtime import Backend
+from .store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,6 @@ class TradepulseServer(BaseApplication):
             "errorlog": "-",
             "loglevel": "warning",
             "proc_name": "tradepulse",
-            "when_ready": self._when_ready,
             "post_worker_init": self._post_worker_init,
             "worker_exit": self._worker_exit,
         }
@@ -73,18 +74,15 @@ class TradepulseServer(BaseApplication):
         self.backend.start()
         return self.dispatcher
 
-    def _when_ready(self, server) -> None:
-        urls = _urls([listener.sock.getsockname() for listener in server.LISTENERS])
-        logger.info("listening: %s", urls)
-        if self.on_ready:
-            self.on_ready(urls)
-
     def _post_worker_init(self, worker) -> None:
         addresses = [listener.sock.getsockname() for listener in worker.sockets]
         ingest_port, dashboard_port = addresses[0][1], addresses[1][1]
         self.backend.urls = _urls(addresses)
         self.dispatcher.apps[ingest_port] = self.backend.receiver
         self.dispatcher.apps[dashboard_port] = create_app(backend=self.backend)
+        logger.info("listening: %s", self.backend.urls)
+        if self.on_ready:
+            self.on_ready(self.backend.urls)
 
     def _worker_exit(self, _server, _worker) -> None:
         if self.backend is not None:
@@ -105,6 +103,18 @@ def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+class StartupError(Exception):
+    """The server cannot start; the message says why."""
+
+
 def serve(config: MonitoringConfig, on_ready: ReadyCallback | None = None) -> None:
-    """Run until SIGINT/SIGTERM; queued writes are committed before the process exits."""
+    """Run until SIGINT/SIGTERM; queued writes are committed before the process exits.
+
+    The store is opened and migrated once before gunicorn forks, so an unusable data directory
+    or database is a clear error here rather than a worker failing to boot.
+    """
+    try:
+        Store.open(config.storage.database_url, config.storage.data_dir).close()
+    except (OSError, SQLAlchemyError) as error:
+        raise StartupError(f"cannot open storage at {config.storage.data_dir}: {error}") from None
     TradepulseServer(config, on_ready).run()

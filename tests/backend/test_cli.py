@@ -44,3 +44,14 @@ def test_serve_refuses_an_invalid_config_with_exit_code_2(tmp_path):
     result = _run("serve", "--config", str(bad), "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 2
     assert "monitoring.storage.retention_check_interval" in result.stderr
+
+
+def test_serve_with_an_unusable_data_dir_exits_2_with_one_clear_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = _run("serve", "--data-dir", str(blocker / "data"), "--ingest-port", "0",
+                  "--dashboard-port", "0")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot open storage at")
+    assert "Traceback" not in result.stderr
+    assert "ready" not in result.stdout

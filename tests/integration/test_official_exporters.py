@@ -88,3 +88,10 @@ def test_logs_from_the_otlp_log_exporter_are_queryable(server):
     logs = server.api("/logs?service=exporter-bot&contains=disconnected")["logs"]
     assert [entry["body"] for entry in logs] == ["broker alpaca disconnected"]
     assert logs[0]["severity_text"] == "WARN" or logs[0]["severity_text"] == "WARNING"
+
+
+def test_the_dashboard_root_lists_the_api(server):
+    status, body = server.get("/")
+    assert status == 200
+    assert body["endpoints"]["status"] == "/api/v1/status"
+    assert server.get(body["endpoints"]["status"])[0] == 200

@@ -22,6 +22,24 @@ def backend() -> Backend:
     return current_app.extensions["tradepulse"]
 
 
+ENDPOINTS = {
+    "status": "/api/v1/status",
+    "services": "/api/v1/services",
+    "metrics": "/api/v1/metrics?name=&service=&since=&fn=value|delta|rate&attr.KEY=VALUE",
+    "traces": "/api/v1/traces",
+    "trace": "/api/v1/traces/<trace_id>",
+    "spans": "/api/v1/spans?service=&name=",
+    "logs": "/api/v1/logs?service=&severity=&contains=",
+    "health": "/healthz",
+}
+
+
+@health.get("/")
+def index():
+    """What this port serves, so the URL the CLI prints leads somewhere useful."""
+    return jsonify(service="tradepulse", version=backend().version, endpoints=ENDPOINTS)
+
+
 @health.get("/healthz")
 def healthz():
     ok = backend().healthy
