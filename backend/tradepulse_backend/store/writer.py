@@ -64,11 +64,11 @@ class BatchWriter:
                 ids = self._origin_ids(conn, group.origin, pending, seen)
                 log_rows.extend([row + ids for row in group.rows])
             for group in batch.metrics:
-                self._origin_ids(conn, group.origin, pending, seen)
+                ids = self._origin_ids(conn, group.origin, pending, seen)
                 target = distributions if group.is_distribution else points
                 target.extend(group.rows)
                 for index, attributes_key, row in group.new_series:
-                    sid = self._series_id(conn, group, index, attributes_key, pending, seen)
+                    sid = self._series_id(conn, group, index, attributes_key, ids, pending)
                     target.append((sid, *row[1:]))
         for table, rows in (("points_staging", points), ("distribution_points", distributions),
                             ("spans", span_rows), ("logs", log_rows)):
@@ -91,11 +91,11 @@ class BatchWriter:
         return (rid, scid)
 
     def _series_id(self, conn, group: MetricGroup, index: int, attributes_key: bytes,
-                   pending: _Pending, seen: dict) -> int:
+                   origin_ids: tuple[int, int], pending: _Pending) -> int:
         known = pending.series.setdefault(group.key, {})
         sid = self.series_ids.get(group.key, {}).get(attributes_key) or known.get(attributes_key)
         if sid is None:
-            rid, scid = self._origin_ids(conn, group.origin, pending, seen)
+            rid, scid = origin_ids
             attrs = attributes(group.points[index].attributes)
             sid = known[attributes_key] = _series_row_id(conn, group, attrs, rid, scid)
         return sid
