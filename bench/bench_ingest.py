@@ -39,7 +39,7 @@ def baseline_rate(walk, payloads: list[bytes], rounds: int = 3) -> float:
 
 def start_server(data_dir: Path, cpu: int | None) -> tuple[subprocess.Popen, str]:
     config = data_dir / "bench.yaml"
-    config.write_text("monitoring:\n  ingest: {port: 0, queue_max_batches: 1024}\n"
+    config.write_text("monitoring:\n  ingest: {port: 0, grpc_port: null, queue_max_batches: 1024}\n"
                       "  dashboard: {port: 0}\n")
     pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     process = subprocess.Popen(

@@ -17,6 +17,7 @@ import yaml
 
 READY = {
     "otlp": re.compile(r"OTLP/HTTP receiver: (http://\S+)"),
+    "grpc": re.compile(r"OTLP/gRPC receiver: (\S+)"),
     "dashboard": re.compile(r"Dashboard: (http://\S+)"),
 }
 
@@ -28,7 +29,7 @@ class RunningServer:
                  env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.config_path = data_dir.parent / f"{data_dir.name}-config.yaml"
-        section = {"ingest": {"port": 0}, "dashboard": {"port": 0}}
+        section = {"ingest": {"port": 0, "grpc_port": 0}, "dashboard": {"port": 0}}
         for key, value in (monitoring or {}).items():
             section[key] = {**section.get(key, {}), **value}
         self.config_path.write_text(yaml.safe_dump({"monitoring": section}))
@@ -42,6 +43,7 @@ class RunningServer:
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         self.urls = self._wait_ready()
         self.otlp = self.urls["otlp"]
+        self.grpc = self.urls.get("grpc")
         self.dashboard = self.urls["dashboard"].rstrip("/")
         wait_until(lambda: self.get("/healthz")[0] == 200, what="healthz")
 
@@ -51,7 +53,7 @@ class RunningServer:
 
     def _wait_ready(self) -> dict[str, str]:
         urls: dict[str, str] = {}
-        while len(urls) < len(READY):
+        while "dashboard" not in urls:
             line = self.process.stdout.readline()
             if not line:
                 raise RuntimeError("server exited:\n" + "".join(self.stderr_lines))

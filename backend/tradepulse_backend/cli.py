@@ -46,6 +46,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="where the database lives (overrides storage.data_dir)")
     parser.add_argument("--ingest-port", type=int, default=None, metavar="PORT",
                         help="OTLP/HTTP port (overrides ingest.port; 0 picks a free port)")
+    parser.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
+                        help="OTLP/gRPC port (overrides ingest.grpc_port; 0 picks a free port)")
     parser.add_argument("--dashboard-port", type=int, default=None, metavar="PORT",
                         help="dashboard port (overrides dashboard.port; 0 picks a free port)")
     parser.add_argument("--log-level", default="INFO",
@@ -56,8 +58,10 @@ def _load(args: argparse.Namespace) -> MonitoringConfig | None:
     overrides: dict = {}
     if args.data_dir:
         overrides["storage"] = {"data_dir": str(args.data_dir)}
-    if args.ingest_port is not None:
-        overrides["ingest"] = {"port": args.ingest_port}
+    ingest = {key: value for key, value in
+              (("port", args.ingest_port), ("grpc_port", args.grpc_port)) if value is not None}
+    if ingest:
+        overrides["ingest"] = ingest
     if args.dashboard_port is not None:
         overrides["dashboard"] = {"port": args.dashboard_port}
     try:
@@ -93,6 +97,8 @@ def _print_ready(urls: dict[str, str]) -> None:
     print(f"tradepulse {__version__} ready", flush=True)
     print(f"  OTLP/HTTP receiver: {urls['otlp_http']}  (POST /v1/traces, /v1/metrics, /v1/logs)",
           flush=True)
+    if "otlp_grpc" in urls:
+        print(f"  OTLP/gRPC receiver: {urls['otlp_grpc']}", flush=True)
     print(f"  Dashboard: {urls['dashboard']}  (REST API under /api/v1/)", flush=True)
 
 

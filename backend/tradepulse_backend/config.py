@@ -189,10 +189,13 @@ class SystemHealthConfig(_Section):
 
 
 class IngestConfig(_Section):
-    """The OTLP/HTTP receiver: address, authentication and back-pressure limits."""
+    """The OTLP receivers (HTTP and gRPC): address, authentication and back-pressure limits."""
 
     host: Host = "127.0.0.1"
-    port: Port = Field(4318, description="0 picks a free port.")
+    port: Port = Field(4318, description="OTLP/HTTP port; 0 picks a free port.")
+    grpc_port: Port | None = Field(
+        4317, description="OTLP/gRPC port; 0 picks a free port, null turns gRPC off."
+    )
     api_keys: list[Secret] = Field(
         default_factory=list, description="Accepted API keys; empty means no authentication."
     )
@@ -262,19 +265,31 @@ class MonitoringConfig(_Section):
     @model_validator(mode="after")
     def _listeners_do_not_collide(self) -> MonitoringConfig:
         ingest, dashboard = self.ingest, self.dashboard
-        hosts = {ingest.host, dashboard.host}
-        same_host = len(hosts) == 1 or bool(hosts & _WILDCARD_HOSTS)
-        if ingest.port and ingest.port == dashboard.port and same_host:
+        if _clash(ingest.host, ingest.port, dashboard.host, dashboard.port):
             raise PydanticCustomError(
                 "port_clash",
                 "same host and port as monitoring.dashboard.port; give each listener its own port",
             )
+        for other, host, port in (("ingest.port", ingest.host, ingest.port),
+                                  ("dashboard.port", dashboard.host, dashboard.port)):
+            if ingest.grpc_port is not None and _clash(ingest.host, ingest.grpc_port, host, port):
+                raise PydanticCustomError(
+                    "grpc_port_clash",
+                    "same host and port as monitoring.{other}; give each listener its own port",
+                    {"other": other},
+                )
         return self
 
     @classmethod
     def get_complete_monitoring_config(cls) -> dict[str, Any]:
         """Every default as a plain dict under ``monitoring``: a starting file for users."""
         return {ROOT_KEY: redacted(cls())}
+
+
+def _clash(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:
+    """Two listeners that cannot both bind: same non-zero port on the same or a wildcard host."""
+    hosts = {host_a, host_b}
+    return bool(port_a) and port_a == port_b and (len(hosts) == 1 or bool(hosts & _WILDCARD_HOSTS))
 
 
 class ConfigError(Exception):
@@ -492,7 +507,10 @@ def _unknown_key_message(loc: tuple[int | str, ...]) -> str:
     return f"unknown key; expected one of: {', '.join(allowed)}"
 
 
-_ERROR_LOCATIONS: dict[str, tuple[str, ...]] = {"port_clash": ("ingest", "port")}
+_ERROR_LOCATIONS: dict[str, tuple[str, ...]] = {
+    "port_clash": ("ingest", "port"),
+    "grpc_port_clash": ("ingest", "grpc_port"),
+}
 """Model-level errors reported at the key they are about rather than at the model's root."""
 
 

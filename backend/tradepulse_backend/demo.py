@@ -62,6 +62,7 @@ def _start_server(config: MonitoringConfig, config_path: Path | None, data_dir: 
     command = [sys.executable, "-m", "tradepulse_backend.cli", "serve", "--data-dir", str(data_dir),
                "--log-level", "WARNING",
                "--ingest-port", str(_free_or_any(config.ingest.host, config.ingest.port)),
+               "--grpc-port", str(_free_or_any(config.ingest.host, config.ingest.grpc_port or 0)),
                "--dashboard-port", str(_free_or_any(config.dashboard.host, config.dashboard.port))]
     if config_path:
         command += ["--config", str(config_path)]

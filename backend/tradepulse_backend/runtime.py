@@ -13,6 +13,7 @@ import time
 from . import __version__
 from .bus import EventBus
 from .config import MonitoringConfig
+from .ingest.auth import ApiKeys
 from .ingest.pipeline import WritePipeline
 from .ingest.receiver import OtlpReceiver, ReceiverSettings
 from .store import Store
@@ -37,6 +38,7 @@ class Backend:
         )
         self.receiver = OtlpReceiver(_receiver_settings(config), self.pipeline)
         self.urls: dict[str, str] = {}
+        self._grpc = None
         self._stop = threading.Event()
         retention_days = config.performance_monitor.metrics_retention_days
         self._workers = [
@@ -49,10 +51,24 @@ class Backend:
         self.pipeline.start()
         for worker in self._workers:
             worker.start()
+        if self.config.ingest.grpc_port is not None:
+            self._start_grpc()
+
+    def _start_grpc(self) -> None:
+        from .ingest.grpc_receiver import start_grpc_server
+
+        ingest = self.config.ingest
+        self._grpc, port = start_grpc_server(
+            ingest.host, ingest.grpc_port,
+            keys=ApiKeys(_receiver_settings(self.config).api_keys), pipeline=self.pipeline,
+            max_message_bytes=ingest.max_body_bytes, threads=self.config.server.threads)
+        self.urls["otlp_grpc"] = f"{ingest.host}:{port}"
 
     def close(self) -> None:
         """Commit what is queued, stop the workers and close the database."""
         self._stop.set()
+        if self._grpc is not None:
+            self._grpc.stop(self.config.server.shutdown_timeout).wait()
         self.pipeline.close(self.config.server.shutdown_timeout)
         for worker in self._workers:
             worker.join(timeout=5)

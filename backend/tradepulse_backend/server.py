@@ -8,6 +8,7 @@ also the server flask-sock supports for the dashboard's WebSocket.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
@@ -77,7 +78,7 @@ class TradepulseServer(BaseApplication):
     def _post_worker_init(self, worker) -> None:
         addresses = [listener.sock.getsockname() for listener in worker.sockets]
         ingest_port, dashboard_port = addresses[0][1], addresses[1][1]
-        self.backend.urls = _urls(addresses)
+        self.backend.urls.update(_urls(addresses))
         self.dispatcher.apps[ingest_port] = self.backend.receiver
         self.dispatcher.apps[dashboard_port] = create_app(backend=self.backend)
         logger.info("listening: %s", self.backend.urls)
@@ -113,8 +114,27 @@ def serve(config: MonitoringConfig, on_ready: ReadyCallback | None = None) -> No
     The store is opened and migrated once before gunicorn forks, so an unusable data directory
     or database is a clear error here rather than a worker failing to boot.
     """
+    _check_ports_free(config)
     try:
         Store.open(config.storage.database_url, config.storage.data_dir).close()
     except (OSError, SQLAlchemyError) as error:
         raise StartupError(f"cannot open storage at {config.storage.data_dir}: {error}") from None
     TradepulseServer(config, on_ready).run()
+
+
+def _check_ports_free(config: MonitoringConfig) -> None:
+    """Bind each configured port once, so a port in use is one clear error naming its key."""
+    listeners = [("ingest.port", config.ingest.host, config.ingest.port),
+                 ("ingest.grpc_port", config.ingest.host, config.ingest.grpc_port),
+                 ("dashboard.port", config.dashboard.host, config.dashboard.port)]
+    for key, host, port in listeners:
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise StartupError(
+                    f"cannot listen on {host}:{port} (monitoring.{key}): {error.strerror}"
+                ) from None

@@ -55,3 +55,16 @@ def test_serve_with_an_unusable_data_dir_exits_2_with_one_clear_line(tmp_path):
     assert result.stderr.startswith("error: cannot open storage at")
     assert "Traceback" not in result.stderr
     assert "ready" not in result.stdout
+
+
+def test_serve_names_the_config_key_of_a_port_already_in_use(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run("serve", "--data-dir", str(tmp_path / "d"), "--ingest-port", "0",
+                      "--grpc-port", str(port), "--dashboard-port", "0")
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port} (monitoring.ingest.grpc_port)" in result.stderr

@@ -97,6 +97,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
             "ingest": {
                 "host": "127.0.0.1",
                 "port": 4318,
+                "grpc_port": 4317,
                 "api_keys": [],
                 "max_body_bytes": 20 * 1024 * 1024,
                 "queue_max_batches": 256,
@@ -505,3 +506,20 @@ def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
 
 def test_valid_file_has_no_errors() -> None:
     assert check_config_file(SEED) == []
+
+
+def test_a_grpc_port_clashing_with_another_listener_names_both_keys(tmp_path: Path) -> None:
+    path = tmp_path / "clash.yaml"
+    path.write_text("monitoring:\n  ingest:\n    grpc_port: 8080\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.errors == [
+        "monitoring.ingest.grpc_port: same host and port as monitoring.dashboard.port; "
+        "give each listener its own port"
+    ]
+
+
+def test_grpc_can_be_turned_off_with_null(tmp_path: Path) -> None:
+    path = tmp_path / "off.yaml"
+    path.write_text("monitoring:\n  ingest:\n    grpc_port: null\n")
+    assert load_config(path).ingest.grpc_port is None

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from ..bus import TELEMETRY_STORED, EventBus
@@ -26,6 +27,13 @@ class QueueFull(Exception):
 
 class PipelineClosed(Exception):
     """The server is shutting down and takes no more writes."""
+
+
+class WriteFailed(Exception):
+    """The store did not commit the batch (disk full, locked database, too slow, ...)."""
+
+
+COMMIT_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -88,6 +96,21 @@ class WritePipeline:
             raise QueueFull from None
         return future
 
+    def store(self, batch: DecodedBatch, timeout: float = COMMIT_TIMEOUT_S) -> None:
+        """Queue a batch and wait for its commit.
+
+        Raises QueueFull, PipelineClosed or WriteFailed: each means "not stored, retry later".
+        """
+        future = self.submit(batch)
+        try:
+            future.result(timeout=timeout)
+        except FutureTimeout:
+            raise WriteFailed("storage is slow to commit") from None
+        except WriteFailed:
+            raise
+        except Exception as error:
+            raise WriteFailed(str(error)) from None
+
     def close(self, timeout: float = 10.0) -> None:
         """Stop taking writes, commit everything queued, and stop the writer thread."""
         if self._closed:
@@ -136,7 +159,7 @@ class WritePipeline:
                 return
             logger.exception("write failed; the client will be told to retry")
             self.stats.write_failures += 1
-            group[0][1].set_exception(WriteFailed())
+            group[0][1].set_exception(WriteFailed("storage failed to write"))
             return
         self.stats.transactions += 1
         for batch, future in group:
@@ -144,7 +167,3 @@ class WritePipeline:
             self.stats.rejected[batch.signal] += batch.rejected
             future.set_result(batch.accepted)
             self._bus.publish(TELEMETRY_STORED, batch)
-
-
-class WriteFailed(Exception):
-    """The store could not write the batch (disk full, locked database, ...)."""

@@ -8,38 +8,27 @@ type or encoding, and 503 with Retry-After when the write queue is full.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import zlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from .auth import UNAUTHORIZED, ApiKeys
 from .decode import REQUEST_TYPES, decode_request
 from .otlp_json import OtlpJsonError, parse_json
-from .pipeline import PipelineClosed, QueueFull, WritePipeline
+from .pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
+from .responses import export_response
 
 logger = logging.getLogger(__name__)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
-RESPONSES = {
-    "traces": (ExportTraceServiceResponse, "rejected_spans"),
-    "metrics": (ExportMetricsServiceResponse, "rejected_data_points"),
-    "logs": (ExportLogsServiceResponse, "rejected_log_records"),
-}
-COMMIT_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,7 +55,7 @@ class OtlpReceiver:
 
     def __init__(self, settings: ReceiverSettings, pipeline: WritePipeline) -> None:
         self._settings = settings
-        self._keys = [key.encode() for key in settings.api_keys]
+        self._keys = ApiKeys(settings.api_keys)
         self._pipeline = pipeline
 
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
@@ -100,19 +89,11 @@ class OtlpReceiver:
         request = _parse(signal, raw, content_type)
         batch = decode_request(signal, request, self._pipeline.series_ids)
         self._store(batch)
-        return _success_body(signal, batch, content_type), []
+        return _encode(export_response(batch), content_type), []
 
     def _authorize(self, environ: dict) -> None:
-        if not self._keys:
-            return
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.partition(" ")
-        presented = token.strip().encode()
-        valid = scheme.lower() == "bearer" and any(
-            hmac.compare_digest(presented, key) for key in self._keys)
-        if not valid:
-            raise HttpError(401, "missing or invalid API key (send Authorization: Bearer <key>)",
-                            [("WWW-Authenticate", 'Bearer realm="tradepulse"')])
+        if not self._keys.accepts(environ.get("HTTP_AUTHORIZATION")):
+            raise HttpError(401, UNAUTHORIZED, [("WWW-Authenticate", 'Bearer realm="tradepulse"')])
 
     def _read_body(self, environ: dict) -> bytes:
         limit = self._settings.max_body_bytes
@@ -145,17 +126,13 @@ class OtlpReceiver:
     def _store(self, batch) -> None:
         retry = [("Retry-After", str(self._settings.retry_after_seconds))]
         try:
-            future = self._pipeline.submit(batch)
+            self._pipeline.store(batch)
         except QueueFull:
             raise HttpError(503, "write queue is full; retry later", retry) from None
         except PipelineClosed:
             raise HttpError(503, "server is shutting down; retry later", retry) from None
-        try:
-            future.result(timeout=COMMIT_TIMEOUT_S)
-        except FutureTimeout:
-            raise HttpError(503, "storage is slow to commit; retry later", retry) from None
-        except Exception:
-            raise HttpError(503, "storage failed to write; retry later", retry) from None
+        except WriteFailed as error:
+            raise HttpError(503, f"{error}; retry later", retry) from None
 
 
 def _media_type(header: str) -> str:
@@ -172,12 +149,7 @@ def _parse(signal: str, raw: bytes, content_type: str):
         raise HttpError(400, f"cannot decode {signal} request: {exc}") from exc
 
 
-def _success_body(signal: str, batch, content_type: str) -> bytes:
-    response_type, rejected_field = RESPONSES[signal]
-    response = response_type()
-    if batch.rejected or batch.errors:
-        setattr(response.partial_success, rejected_field, batch.rejected)
-        response.partial_success.error_message = "; ".join(batch.errors)
+def _encode(response, content_type: str) -> bytes:
     if content_type == PROTOBUF:
         return response.SerializeToString()
     return json_format.MessageToJson(response, indent=None).encode()
