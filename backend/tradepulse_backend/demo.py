@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import MonitoringConfig
+from .server import bind_error
 
 READY_PATTERNS = {
     "otlp_http": re.compile(r"OTLP/HTTP receiver: (http://\S+)"),
@@ -71,12 +71,7 @@ def _start_server(config: MonitoringConfig, config_path: Path | None, data_dir: 
 
 def _free_or_any(host: str, port: int) -> int:
     """The configured port when it is free, else 0 so the demo still starts."""
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return 0
-    return port
+    return port if port and bind_error(host, port) is None else 0
 
 
 def _wait_ready(server: subprocess.Popen, timeout_s: float) -> dict[str, str]:

@@ -50,7 +50,7 @@ def service_name(kvs: list[KeyValue]) -> str:
     return "unknown_service"
 
 
-def span_dict(body: bytes, *, service: str, resource_id: int | None = None) -> dict[str, Any]:
+def span_dict(body: bytes, *, service: str) -> dict[str, Any]:
     """A stored span body as the JSON shape the REST API returns."""
     span = Span.FromString(body)
     return {

@@ -36,7 +36,12 @@ class Backend:
             max_batches=config.ingest.queue_max_batches,
             group_max_records=config.ingest.write_batch_max_records,
         )
-        self.receiver = OtlpReceiver(_receiver_settings(config), self.pipeline)
+        self.keys = ApiKeys(tuple(key.get_secret_value() for key in config.ingest.api_keys))
+        self.receiver = OtlpReceiver(ReceiverSettings(
+            keys=self.keys,
+            max_body_bytes=config.ingest.max_body_bytes,
+            retry_after_seconds=config.ingest.retry_after_seconds,
+        ), self.pipeline)
         self.urls: dict[str, str] = {}
         self._grpc = None
         self._stop = threading.Event()
@@ -60,7 +65,7 @@ class Backend:
         ingest = self.config.ingest
         self._grpc, port = start_grpc_server(
             ingest.host, ingest.grpc_port,
-            keys=ApiKeys(_receiver_settings(self.config).api_keys), pipeline=self.pipeline,
+            keys=self.keys, pipeline=self.pipeline,
             max_message_bytes=ingest.max_body_bytes, threads=self.config.server.threads)
         self.urls["otlp_grpc"] = f"{ingest.host}:{port}"
 
@@ -90,11 +95,3 @@ class Backend:
                     logger.exception("%s failed; will try again in %ss", name, interval)
 
         return threading.Thread(target=loop, name=f"tradepulse-{name}", daemon=True)
-
-
-def _receiver_settings(config: MonitoringConfig) -> ReceiverSettings:
-    return ReceiverSettings(
-        api_keys=tuple(key.get_secret_value() for key in config.ingest.api_keys),
-        max_body_bytes=config.ingest.max_body_bytes,
-        retry_after_seconds=config.ingest.retry_after_seconds,
-    )

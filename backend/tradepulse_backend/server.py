@@ -128,13 +128,17 @@ def _check_ports_free(config: MonitoringConfig) -> None:
                  ("ingest.grpc_port", config.ingest.host, config.ingest.grpc_port),
                  ("dashboard.port", config.dashboard.host, config.dashboard.port)]
     for key, host, port in listeners:
-        if not port:
-            continue
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port))
-            except OSError as error:
-                raise StartupError(
-                    f"cannot listen on {host}:{port} (monitoring.{key}): {error.strerror}"
-                ) from None
+        if port and (error := bind_error(host, port)) is not None:
+            raise StartupError(
+                f"cannot listen on {host}:{port} (monitoring.{key}): {error.strerror}")
+
+
+def bind_error(host: str, port: int) -> OSError | None:
+    """Why binding host:port would fail (as gunicorn binds, with SO_REUSEADDR), or None."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error
+    return None

@@ -178,4 +178,4 @@ def decode_logs(request: ExportLogsServiceRequest) -> DecodedBatch:
     return batch
 
 
-_DECODERS = {"traces": decode_traces, "metrics": decode_metrics, "logs": decode_logs}
+_DECODERS = {"traces": decode_traces, "logs": decode_logs}

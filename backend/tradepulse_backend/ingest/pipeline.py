@@ -84,7 +84,7 @@ class WritePipeline:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, batch: DecodedBatch) -> Future:
+    def _submit(self, batch: DecodedBatch) -> Future:
         """Queue a batch; the future completes when it is committed (or fails)."""
         if self._closed:
             raise PipelineClosed
@@ -101,7 +101,7 @@ class WritePipeline:
 
         Raises QueueFull, PipelineClosed or WriteFailed: each means "not stored, retry later".
         """
-        future = self.submit(batch)
+        future = self._submit(batch)
         try:
             future.result(timeout=timeout)
         except FutureTimeout:

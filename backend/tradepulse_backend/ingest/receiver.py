@@ -35,7 +35,7 @@ PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
 class ReceiverSettings:
     """What the receiver needs from the `ingest:` config section."""
 
-    api_keys: tuple[str, ...]
+    keys: ApiKeys
     max_body_bytes: int
     retry_after_seconds: int
 
@@ -55,7 +55,7 @@ class OtlpReceiver:
 
     def __init__(self, settings: ReceiverSettings, pipeline: WritePipeline) -> None:
         self._settings = settings
-        self._keys = ApiKeys(settings.api_keys)
+        self._keys = settings.keys
         self._pipeline = pipeline
 
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
