@@ -23,6 +23,7 @@ from .server import bind_error
 
 READY_PATTERNS = {
     "otlp_http": re.compile(r"OTLP/HTTP receiver: (http://\S+)"),
+    "otlp_grpc": re.compile(r"OTLP/gRPC receiver: (\S+)"),
     "dashboard": re.compile(r"Dashboard: (http://\S+)"),
 }
 SUMMARY_EVERY_S = 10.0
@@ -77,7 +78,7 @@ def _free_or_any(host: str, port: int) -> int:
 def _wait_ready(server: subprocess.Popen, timeout_s: float) -> dict[str, str]:
     urls: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
-    while len(urls) < len(READY_PATTERNS):
+    while "dashboard" not in urls:
         line = server.stdout.readline()
         if not line:
             raise RuntimeError(f"server exited with code {server.wait()}")
@@ -93,17 +94,20 @@ def _wait_ready(server: subprocess.Popen, timeout_s: float) -> dict[str, str]:
 
 def _print_banner(out: TextIO, urls: dict[str, str], data_dir: Path) -> None:
     api = urls["dashboard"].rstrip("/") + "/api/v1"
-    out.write(
-        "tradepulse demo: backend + simulated bot 'demo-bot' (public SDK only)\n"
-        f"  Dashboard:  {urls['dashboard']}\n"
-        f"  OTLP/HTTP:  {urls['otlp_http']}\n"
-        f"  Data dir:   {data_dir}\n"
-        "  Try:\n"
-        f"    curl {api}/status\n"
-        f"    curl {api}/metrics\n"
-        f"    curl '{api}/metrics?name=trading.portfolio.value&since=5m'\n"
-        f"    curl {api}/traces\n"
-        "Press Ctrl-C to stop.\n")
+    lines = [
+        "tradepulse demo: backend + simulated bot 'demo-bot' (public SDK only)",
+        f"  Dashboard:  {urls['dashboard']}",
+        f"  OTLP/HTTP:  {urls['otlp_http']}",
+        *([f"  OTLP/gRPC:  {urls['otlp_grpc']}"] if "otlp_grpc" in urls else []),
+        f"  Data dir:   {data_dir}",
+        "  Try:",
+        f"    curl {api}/status",
+        f"    curl {api}/metrics",
+        f"    curl '{api}/metrics?name=trading.portfolio.value&since=5m'",
+        f"    curl {api}/traces",
+        "Press Ctrl-C to stop.",
+    ]
+    out.write("\n".join(lines) + "\n")
     out.flush()
 
 

@@ -30,6 +30,7 @@ def test_the_demo_prints_the_dashboard_url_and_its_bot_data_reaches_the_rest_api
         if line.startswith("[bot] placed"):
             break
     assert dashboard, "".join(lines)
+    assert any(re.match(r"\s+OTLP/gRPC:\s+127\.0\.0\.1:\d+", line) for line in lines)
 
     def stored_spans_and_portfolio():
         with urllib.request.urlopen(dashboard + "api/v1/status", timeout=5) as response:
