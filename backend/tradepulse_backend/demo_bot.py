@@ -98,6 +98,8 @@ class Position:
     quantity: float = 0.0
     average_price: float = 0.0
     last_price: float = 0.0
+    opened_at: float = 0.0
+    """Unix seconds when the position was opened from flat (or flipped to the other side)."""
 
     @property
     def market_value(self) -> float:
@@ -106,6 +108,21 @@ class Position:
     @property
     def unrealized_pnl(self) -> float:
         return (self.last_price - self.average_price) * self.quantity
+
+
+@dataclass(frozen=True)
+class ClosedTrade:
+    """The part of a position that a fill closed: one round trip from entry to exit."""
+
+    symbol: str
+    side: Side
+    """Side of the position closed: BUY for a long, SELL for a short."""
+    quantity: float
+    entry_price: float
+    exit_price: float
+    pnl: float
+    entry_time: float
+    exit_time: float
 
 
 @dataclass
@@ -138,31 +155,53 @@ class Portfolio:
         position = self.positions.get(symbol)
         return position.quantity if position else 0.0
 
-    def apply_fill(self, symbol: str, side: Side, quantity: float, price: float) -> float:
-        """Book a fill; return the P&L it realized (closing part of an opposite position)."""
+    def apply_fill(
+        self, symbol: str, side: Side, quantity: float, price: float, *, at: float = 0.0
+    ) -> float:
+        """Book a fill at Unix time ``at``; return the P&L it realized (see :meth:`book_fill`)."""
+        trade = self.book_fill(symbol, side, quantity, price, at=at)
+        return 0.0 if trade is None else trade.pnl
+
+    def book_fill(
+        self, symbol: str, side: Side, quantity: float, price: float, *, at: float = 0.0
+    ) -> ClosedTrade | None:
+        """Book a fill at Unix time ``at``; return the trade it closed, if it reduced a position.
+
+        A fill against a position closes up to its size at the average entry price; any rest
+        opens a new position on the other side at the fill price.
+        """
         if quantity <= 0 or price <= 0:
             raise ValueError(f"fill needs positive quantity and price; got {quantity}, {price}")
         position = self.positions.setdefault(symbol, Position(last_price=price))
         delta = side.sign * quantity
-        realized = 0.0
+        trade = None
         if position.quantity == 0 or (position.quantity > 0) == (delta > 0):
+            if position.quantity == 0:
+                position.opened_at = at
             held = abs(position.quantity)
             position.average_price = (held * position.average_price + quantity * price) / (
                 held + quantity
             )
         else:
             closed = min(quantity, abs(position.quantity))
-            direction = 1.0 if position.quantity > 0 else -1.0
-            realized = closed * (price - position.average_price) * direction
+            held_side = Side.BUY if position.quantity > 0 else Side.SELL
+            trade = ClosedTrade(
+                symbol, held_side, closed, position.average_price, price,
+                pnl=closed * (price - position.average_price) * held_side.sign,
+                entry_time=min(position.opened_at, at),  # a wall clock may step back
+                exit_time=at,
+            )
             if quantity > abs(position.quantity):
                 position.average_price = price
+                position.opened_at = at
         position.quantity = round(position.quantity + delta, 10)
         if position.quantity == 0:
             position.average_price = 0.0
         position.last_price = price
         self.cash -= delta * price
-        self.realized_pnl += realized
-        return realized
+        if trade is not None:
+            self.realized_pnl += trade.pnl
+        return trade
 
     def mark(self, prices: Mapping[str, float]) -> None:
         """Revalue held positions at the latest prices."""
@@ -278,14 +317,17 @@ class OrderResult:
     fill_price: float | None = None
     slippage_bps: float | None = None
     reject_reason: str | None = None
+    trade_pnl: float | None = None
+    """P&L of the trade this fill closed, if it reduced a position."""
 
     def describe(self) -> str:
         head = (f"{self.side.value.upper()} {_format_qty(self.quantity)} {self.symbol} "
                 f"@ {self.expected_price:,.2f}")
         if self.reject_reason is not None:
             return f"rejected {head}: {self.reject_reason}"
+        trade = "" if self.trade_pnl is None else f" (trade {self.trade_pnl:+,.2f} {CURRENCY})"
         return (f"placed {head} ({self.latency_s * 1000:.0f} ms), filled @ "
-                f"{self.fill_price:,.2f} ({self.slippage_bps:+.1f} bp)")
+                f"{self.fill_price:,.2f} ({self.slippage_bps:+.1f} bp){trade}")
 
 
 def _format_qty(quantity: float) -> str:
@@ -306,6 +348,7 @@ class DemoBot:
         *,
         seed: int | None = None,
         sleep: Callable[[float], None] = lambda _: None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         rng = random.Random(seed)
         self.prices = PriceWalk(START_PRICES, TICK_VOLATILITY, rng)
@@ -316,6 +359,7 @@ class DemoBot:
         self.broker = SimBroker(rng)
         self.engine = ExecutionEngine(self.broker)
         self._sleep = sleep
+        self._clock = clock
         for _ in range(25):
             for symbol, price in self.prices.step().items():
                 self.strategy.update(symbol, price)
@@ -355,12 +399,22 @@ class DemoBot:
                                      strategy=STRATEGY_NAME)
             return OrderResult(symbol, side, quantity, price, latency, reject_reason=reason)
         fill = self.broker.fill_price(side, price)
-        self.portfolio.apply_fill(symbol, side, quantity, fill)
+        trade = self.portfolio.book_fill(symbol, side, quantity, fill, at=self._clock())
         metrics.record_order(status=OrderStatus.FILLED, **common)
         slippage = metrics.record_fill(symbol=symbol, side=side, quantity=quantity, price=fill,
                                        expected_price=price, broker=self.broker.name,
                                        strategy=STRATEGY_NAME)
-        return OrderResult(symbol, side, quantity, price, latency, fill, slippage)
+        if trade is None:
+            return OrderResult(symbol, side, quantity, price, latency, fill, slippage)
+        metrics.record_trade(
+            symbol=symbol, side=trade.side, quantity=trade.quantity,
+            entry_price=trade.entry_price, exit_price=trade.exit_price, pnl=trade.pnl,
+            entry_time=trade.entry_time, exit_time=trade.exit_time,
+            currency=self.portfolio.currency, portfolio=self.portfolio.name,
+            broker=self.broker.name, strategy=STRATEGY_NAME,
+        )
+        return OrderResult(symbol, side, quantity, price, latency, fill, slippage,
+                           trade_pnl=trade.pnl)
 
     def summary(self) -> str:
         """One line on the portfolio: value, realized and unrealized P&L."""

@@ -29,6 +29,22 @@ ATTR_REJECT_REASON: Final = "trading.reject.reason"
 ATTR_PORTFOLIO: Final = "trading.portfolio"
 ATTR_SLIPPAGE_DIRECTION: Final = "trading.slippage.direction"
 
+# attributes of a closed round-trip trade (the SPAN_TRADE span)
+ATTR_TRADE_PNL: Final = "trading.trade.pnl"
+"""Double: the trade's profit or loss net of fees, in the currency of ``trading.currency``."""
+ATTR_TRADE_QUANTITY: Final = "trading.trade.quantity"
+"""Double: instrument units opened and closed by the trade (always positive)."""
+ATTR_TRADE_ENTRY_PRICE: Final = "trading.trade.entry_price"
+"""Double: average price at which the trade's position was opened."""
+ATTR_TRADE_EXIT_PRICE: Final = "trading.trade.exit_price"
+"""Double: price at which the trade's position was closed."""
+ATTR_TRADE_FEES: Final = "trading.trade.fees"
+"""Double: fees and commissions paid on the trade (zero or more), in ``trading.currency``."""
+ATTR_TRADE_RETURN: Final = "trading.trade.return"
+"""Double: ``pnl / (entry_price * quantity)``, a ratio (0.02 is a 2% gain)."""
+ATTR_TRADE_OUTCOME: Final = "trading.trade.outcome"
+"""String: ``win``, ``loss`` or ``breakeven`` by the sign of the pnl (see TradeOutcome)."""
+
 # --- units (UCUM; curly braces annotate dimensionless counts) --------------------------------
 
 UNIT_SECONDS: Final = "s"
@@ -36,6 +52,7 @@ UNIT_RATIO: Final = "1"
 UNIT_QUANTITY: Final = "1"
 UNIT_ORDER: Final = "{order}"
 UNIT_FILL: Final = "{fill}"
+UNIT_TRADE: Final = "{trade}"
 UNIT_BASIS_POINT: Final = "{bp}"
 UNIT_CURRENCY: Final = "{currency}"
 """An amount of money in the currency named by the ``trading.currency`` attribute."""
@@ -72,6 +89,7 @@ METRIC_FILLS: Final = "trading.fills"
 METRIC_FILL_QUANTITY: Final = "trading.fill.quantity"
 METRIC_FILL_SLIPPAGE: Final = "trading.fill.slippage"
 METRIC_REJECTIONS: Final = "trading.rejections"
+METRIC_TRADES: Final = "trading.trades"
 METRIC_BROKER_CONNECTED: Final = "trading.broker.connected"
 METRIC_RISK_VAR: Final = "trading.risk.var"
 METRIC_RISK_VAR_LIMIT: Final = "trading.risk.var_limit"
@@ -85,6 +103,8 @@ SPAN_STRATEGY_STEP: Final = "trading.strategy.step"
 SPAN_ORDER_SUBMIT: Final = "trading.order.submit"
 SPAN_ORDER_CANCEL: Final = "trading.order.cancel"
 SPAN_RISK_CHECK: Final = "trading.risk.check"
+SPAN_TRADE: Final = "trading.trade"
+"""One closed round-trip trade, a root span: start = entry time, end = exit time."""
 
 
 # --- closed sets ------------------------------------------------------------------------------
@@ -140,6 +160,21 @@ class SlippageDirection(StrEnum):
         if slippage_bps > 0:
             return cls.ADVERSE
         return cls.FAVORABLE if slippage_bps < 0 else cls.NONE
+
+
+class TradeOutcome(StrEnum):
+    """Result of a closed trade as reported in ``trading.trade.outcome``."""
+
+    WIN = "win"
+    LOSS = "loss"
+    BREAKEVEN = "breakeven"
+
+    @classmethod
+    def of(cls, pnl: float) -> TradeOutcome:
+        """Outcome of a trade's net pnl: positive wins, negative loses, exactly zero breaks even."""
+        if pnl > 0:
+            return cls.WIN
+        return cls.LOSS if pnl < 0 else cls.BREAKEVEN
 
 
 class OrderType(StrEnum):
@@ -241,6 +276,11 @@ REJECTIONS = MetricSpec(
     METRIC_REJECTIONS, InstrumentKind.COUNTER, UNIT_ORDER,
     "Orders rejected, by reason.",
     (ATTR_SYMBOL, ATTR_REJECT_REASON, ATTR_SIDE, ATTR_ORDER_TYPE, ATTR_BROKER, ATTR_STRATEGY))
+TRADES = MetricSpec(
+    METRIC_TRADES, InstrumentKind.COUNTER, UNIT_TRADE,
+    "Closed round-trip trades by symbol, entry side and outcome; each is also a trading.trade "
+    "span carrying its P&L.",
+    (ATTR_SYMBOL, ATTR_SIDE, ATTR_TRADE_OUTCOME, ATTR_STRATEGY, ATTR_PORTFOLIO))
 BROKER_CONNECTED = MetricSpec(
     METRIC_BROKER_CONNECTED, InstrumentKind.GAUGE, UNIT_RATIO,
     "Broker connectivity: 1 connected, 0 disconnected.", (ATTR_BROKER,))
@@ -265,8 +305,8 @@ METRICS: Final[Mapping[str, MetricSpec]] = MappingProxyType({
     for spec in (
         PORTFOLIO_VALUE, PORTFOLIO_CASH, PORTFOLIO_CASH_FLOW, PNL_REALIZED, PNL_UNREALIZED,
         POSITION_QUANTITY, POSITION_MARKET_VALUE, ORDERS, ORDER_DURATION, OPEN_ORDERS, FILLS,
-        FILL_QUANTITY, FILL_SLIPPAGE, REJECTIONS, BROKER_CONNECTED, RISK_VAR, RISK_VAR_LIMIT,
-        RISK_GROSS_EXPOSURE, RISK_NET_EXPOSURE, RISK_POSITION_LIMIT,
+        FILL_QUANTITY, FILL_SLIPPAGE, REJECTIONS, TRADES, BROKER_CONNECTED, RISK_VAR,
+        RISK_VAR_LIMIT, RISK_GROSS_EXPOSURE, RISK_NET_EXPOSURE, RISK_POSITION_LIMIT,
     )
 })
 """Every trading metric by name."""

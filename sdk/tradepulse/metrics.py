@@ -1,22 +1,28 @@
-"""Trading instruments: record portfolio, order, fill, risk and broker figures by their names.
+"""Trading instruments: record portfolio, order, fill, trade, risk and broker figures by name.
 
-Uses only the OpenTelemetry metrics API, so calls are no-ops until ``tradepulse.configure()``
-(or any SDK MeterProvider) is installed and bind to it afterwards. Every function checks all
-its arguments before recording anything: bad input raises ValueError naming the argument and
-leaves recorded data untouched.
+Uses only the OpenTelemetry API (metrics, plus trace for closed trades), so calls are no-ops
+until ``tradepulse.configure()`` (or any SDK provider) is installed and bind to it afterwards.
+Every function checks all its arguments before recording anything: bad input raises ValueError
+naming the argument and leaves recorded data untouched.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from numbers import Real
 
 from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace
 from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter, _Gauge
+from opentelemetry.util.types import AttributeValue
 
 from tradepulse import _validation as check
 from tradepulse import conventions as conv
-from tradepulse.conventions import MetricSpec, OrderStatus, OrderType, Side
+from tradepulse.conventions import MetricSpec, OrderStatus, OrderType, Side, TradeOutcome
 from tradepulse.version import __version__
 
 __all__ = [
@@ -24,6 +30,7 @@ __all__ = [
     "record_fill",
     "record_order",
     "record_rejection",
+    "record_trade",
     "set_broker_connected",
     "set_pnl",
     "set_portfolio_value",
@@ -50,6 +57,7 @@ class _Instruments:
     fill_quantity: Counter
     fill_slippage: Histogram
     rejections: Counter
+    trades: Counter
     broker_connected: _Gauge
     risk_var: _Gauge
     risk_gross_exposure: _Gauge
@@ -58,6 +66,8 @@ class _Instruments:
 
 _lock = threading.Lock()
 _instruments: _Instruments | None = None
+_tracer = trace.get_tracer("tradepulse", __version__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _gauge(meter: Meter, spec: MetricSpec) -> _Gauge:
@@ -101,6 +111,7 @@ def _get() -> _Instruments:
                     fill_quantity=_counter(meter, conv.FILL_QUANTITY),
                     fill_slippage=_histogram(meter, conv.FILL_SLIPPAGE),
                     rejections=_counter(meter, conv.REJECTIONS),
+                    trades=_counter(meter, conv.TRADES),
                     broker_connected=_gauge(meter, conv.BROKER_CONNECTED),
                     risk_var=_gauge(meter, conv.RISK_VAR),
                     risk_gross_exposure=_gauge(meter, conv.RISK_GROSS_EXPOSURE),
@@ -291,6 +302,109 @@ def record_rejection(
         }
     )
     _get().rejections.add(1, attrs)
+
+
+def _timestamp_ns(argument: str, value: object) -> int:
+    """Nanoseconds since the Unix epoch of a timezone-aware datetime or of Unix seconds."""
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError(f"{argument} must be timezone-aware; got naive {value!r}")
+        if value < _EPOCH:
+            raise ValueError(f"{argument} must not be before the Unix epoch; got {value!r}")
+        return (value - _EPOCH) // timedelta(microseconds=1) * 1_000
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(
+            f"{argument} must be a timezone-aware datetime or Unix seconds; got {value!r}"
+        )
+    seconds = check.non_negative(argument, value)
+    whole = math.floor(seconds)
+    return whole * 1_000_000_000 + round((seconds - whole) * 1e9)
+
+
+def record_trade(
+    *,
+    symbol: str,
+    side: Side | str,
+    quantity: float,
+    entry_price: float,
+    exit_price: float,
+    pnl: float | None = None,
+    fees: float = 0.0,
+    entry_time: datetime | float | None = None,
+    exit_time: datetime | float | None = None,
+    currency: str | None = None,
+    portfolio: str | None = None,
+    broker: str | None = None,
+    strategy: str | None = None,
+) -> float:
+    """Record one closed round-trip trade as a ``trading.trade`` span and count it; return its pnl.
+
+    ``side`` is the entry side: buy for a long trade, sell for a short one. ``pnl`` defaults to
+    ``side_sign * (exit_price - entry_price) * quantity - fees``; a pnl given explicitly is
+    used as is (``fees`` are then only reported). Times are timezone-aware datetimes or Unix
+    seconds; ``exit_time`` defaults to now and ``entry_time`` to ``exit_time``. The span runs
+    from entry to exit and is a root span of its own, whatever span is current.
+    """
+    symbol_text = check.text("symbol", symbol)
+    entry_side = Side.parse(side)
+    qty = check.positive("quantity", quantity)
+    entry = check.positive("entry_price", entry_price)
+    exit_ = check.positive("exit_price", exit_price)
+    fee = check.non_negative("fees", fees)
+    given_pnl = check.optional(check.finite, "pnl", pnl)
+    end_ns = time.time_ns() if exit_time is None else _timestamp_ns("exit_time", exit_time)
+    start_ns = end_ns if entry_time is None else _timestamp_ns("entry_time", entry_time)
+    if end_ns < start_ns:
+        exit_text = "now" if exit_time is None else repr(exit_time)
+        raise ValueError(
+            f"exit_time must not be before entry_time; got {exit_text} < {entry_time!r}"
+        )
+    net = check.finite(
+        "pnl", entry_side.sign * (exit_ - entry) * qty - fee if given_pnl is None else given_pnl
+    )
+    outcome = TradeOutcome.of(net).value
+    currency_text = check.optional_text("currency", currency)
+    portfolio_text = check.optional_text("portfolio", portfolio)
+    broker_text = check.optional_text("broker", broker)
+    strategy_text = check.optional_text("strategy", strategy)
+
+    span_attrs: dict[str, AttributeValue] = {
+        conv.ATTR_SYMBOL: symbol_text,
+        conv.ATTR_SIDE: entry_side.value,
+        conv.ATTR_TRADE_QUANTITY: qty,
+        conv.ATTR_TRADE_ENTRY_PRICE: entry,
+        conv.ATTR_TRADE_EXIT_PRICE: exit_,
+        conv.ATTR_TRADE_FEES: fee,
+        conv.ATTR_TRADE_PNL: net,
+        conv.ATTR_TRADE_RETURN: net / (entry * qty),
+        conv.ATTR_TRADE_OUTCOME: outcome,
+        **_attributes(
+            **{
+                conv.ATTR_CURRENCY: currency_text,
+                conv.ATTR_PORTFOLIO: portfolio_text,
+                conv.ATTR_BROKER: broker_text,
+                conv.ATTR_STRATEGY: strategy_text,
+            }
+        ),
+    }
+    count_attrs = _attributes(
+        **{
+            conv.ATTR_SYMBOL: symbol_text,
+            conv.ATTR_SIDE: entry_side.value,
+            conv.ATTR_TRADE_OUTCOME: outcome,
+            conv.ATTR_STRATEGY: strategy_text,
+            conv.ATTR_PORTFOLIO: portfolio_text,
+        }
+    )
+    span = _tracer.start_span(
+        conv.SPAN_TRADE,
+        context=trace.set_span_in_context(trace.INVALID_SPAN),
+        attributes=span_attrs,
+        start_time=start_ns,
+    )
+    span.end(end_time=end_ns)
+    _get().trades.add(1, count_attrs)
+    return net
 
 
 def set_broker_connected(broker: str, connected: bool) -> None:

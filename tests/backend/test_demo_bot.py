@@ -12,11 +12,13 @@ import textwrap
 import pytest
 
 from tests.sdk.otlp_recorder import OtlpRecorder
+from tradepulse import conventions as conv
 from tradepulse.conventions import Side
 from tradepulse_backend.demo_bot import (
     INITIAL_CASH,
     START_PRICES,
     TICK_VOLATILITY,
+    ClosedTrade,
     CrossoverStrategy,
     DemoBot,
     Portfolio,
@@ -155,3 +157,75 @@ def test_run_bot_exports_spans_and_trading_metrics_and_reports_events():
         "trading.portfolio.value", "trading.portfolio.cash", "trading.pnl.realized",
         "trading.risk.var", "trading.broker.connected", "trading.portfolio.cash_flow",
     } <= metric_names
+
+
+def test_a_fill_that_reduces_a_position_returns_the_trade_it_closed_since_opening():
+    portfolio = Portfolio(cash=10_000.0)
+    assert portfolio.book_fill("AAPL", Side.BUY, 10, 100.0, at=1_000.0) is None
+    assert portfolio.book_fill("AAPL", Side.BUY, 10, 110.0, at=1_030.0) is None
+
+    partial = portfolio.book_fill("AAPL", Side.SELL, 5, 120.0, at=1_060.0)
+    flip = portfolio.book_fill("AAPL", Side.SELL, 20, 100.0, at=1_090.0)
+    cover = portfolio.book_fill("AAPL", Side.BUY, 5, 90.0, at=1_120.0)
+
+    assert partial == ClosedTrade("AAPL", Side.BUY, 5, pytest.approx(105.0), 120.0,
+                                  pytest.approx(75.0), 1_000.0, 1_060.0)
+    assert flip == ClosedTrade("AAPL", Side.BUY, 15, pytest.approx(105.0), 100.0,
+                               pytest.approx(-75.0), 1_000.0, 1_090.0)
+    assert cover == ClosedTrade("AAPL", Side.SELL, 5, 100.0, 90.0, pytest.approx(50.0),
+                                1_090.0, 1_120.0)
+    assert portfolio.realized_pnl == pytest.approx(75.0 - 75.0 + 50.0)
+
+
+def test_a_closing_fill_records_a_trade_span_with_the_realized_pnl():
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent("""
+            import json
+            from opentelemetry import trace
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+            from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+                InMemorySpanExporter,
+            )
+            from tradepulse.conventions import SPAN_TRADE, Side
+            from tradepulse_backend.demo_bot import DemoBot
+
+            exporter = InMemorySpanExporter()
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            trace.set_tracer_provider(provider)
+            bot = DemoBot(seed=1, clock=iter([1_000.0, 1_060.0]).__next__)
+            opened = bot.submit_order("AAPL", Side.BUY, 10, 187.0)
+            closed = bot.submit_order("AAPL", Side.SELL, 10, 190.0)
+            trades = [
+                {"start": s.start_time, "end": s.end_time, "parent": s.parent is not None,
+                 "attributes": dict(s.attributes)}
+                for s in exporter.get_finished_spans() if s.name == SPAN_TRADE
+            ]
+            print(json.dumps({
+                "events": [opened.describe(), closed.describe()], "trades": trades,
+                "fills": [opened.fill_price, closed.fill_price],
+                "realized": bot.portfolio.realized_pnl,
+            }))
+        """)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+    out = json.loads(result.stdout)
+    entry, exit_ = out["fills"]
+    [trade] = out["trades"]
+    assert out["realized"] == pytest.approx((exit_ - entry) * 10)
+    assert out["events"][1].endswith(f"(trade {out['realized']:+,.2f} USD)")
+    assert (trade["start"], trade["end"], trade["parent"]) == (1_000 * 10**9, 1_060 * 10**9,
+                                                               False)
+    assert trade["attributes"] == {
+        conv.ATTR_SYMBOL: "AAPL", conv.ATTR_SIDE: "buy", conv.ATTR_TRADE_QUANTITY: 10.0,
+        conv.ATTR_TRADE_ENTRY_PRICE: pytest.approx(entry),
+        conv.ATTR_TRADE_EXIT_PRICE: pytest.approx(exit_),
+        conv.ATTR_TRADE_FEES: 0.0, conv.ATTR_TRADE_PNL: pytest.approx(out["realized"]),
+        conv.ATTR_TRADE_RETURN: pytest.approx(out["realized"] / (entry * 10)),
+        conv.ATTR_TRADE_OUTCOME: conv.TradeOutcome.of(out["realized"]).value,
+        conv.ATTR_CURRENCY: "USD", conv.ATTR_PORTFOLIO: "demo",
+        conv.ATTR_BROKER: "sim-broker", conv.ATTR_STRATEGY: "ma_crossover",
+    }
