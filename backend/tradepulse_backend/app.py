@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .config import MonitoringConfig
 from .dashboard import api
+from .dashboard.performance_api import performance_api
 from .runtime import Backend
 
 
@@ -19,6 +20,7 @@ def create_app(config: MonitoringConfig | None = None, backend: Backend | None =
     app.json.sort_keys = False
     app.extensions["tradepulse"] = backend
     api.register(app)
+    app.register_blueprint(performance_api)
     app.register_error_handler(HTTPException, _json_http_error)
     return app
 

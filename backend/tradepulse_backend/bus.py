@@ -10,6 +10,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 TELEMETRY_STORED = "telemetry.stored"
+PERFORMANCE_UPDATED = "performance.updated"
+REPORT_READY = "report.ready"
 
 Handler = Callable[[Any], None]
 

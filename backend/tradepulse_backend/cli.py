@@ -1,4 +1,4 @@
-"""The `tradepulse` command: serve, demo, check-config, --version."""
+"""The `tradepulse` command: serve, demo, report, check-config, --version."""
 
 from __future__ import annotations
 
@@ -33,6 +33,18 @@ def _parser() -> argparse.ArgumentParser:
                       help="stop after S seconds (default: run until Ctrl-C)")
     demo.set_defaults(handler=_demo)
 
+    report = commands.add_parser("report", help="print a bot's performance report")
+    report.add_argument("--config", type=Path, default=None, metavar="FILE")
+    report.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
+    report.add_argument("--service", required=True, help="the bot's service.name")
+    report.add_argument("--portfolio", default="", help="portfolio attribute (default: none)")
+    report.add_argument("--period", choices=["day", "week"], default="day")
+    report.add_argument("--format", choices=["html", "csv", "json"], default="html",
+                        dest="fmt")
+    report.add_argument("--output", type=Path, default=None, metavar="FILE",
+                        help="write here instead of standard output")
+    report.set_defaults(handler=_report)
+
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_check_config)
@@ -59,10 +71,11 @@ def _load(args: argparse.Namespace) -> MonitoringConfig | None:
     if args.data_dir:
         overrides["storage"] = {"data_dir": str(args.data_dir)}
     ingest = {key: value for key, value in
-              (("port", args.ingest_port), ("grpc_port", args.grpc_port)) if value is not None}
+              (("port", getattr(args, "ingest_port", None)),
+               ("grpc_port", getattr(args, "grpc_port", None))) if value is not None}
     if ingest:
         overrides["ingest"] = ingest
-    if args.dashboard_port is not None:
+    if getattr(args, "dashboard_port", None) is not None:
         overrides["dashboard"] = {"port": args.dashboard_port}
     try:
         return load_config(args.config, overrides=overrides)
@@ -111,6 +124,37 @@ def _demo(args: argparse.Namespace) -> int:
     _logging("WARNING" if args.log_level == "INFO" else args.log_level)
     return run_demo(config, config_path=args.config, data_dir=args.data_dir,
                     duration_s=args.duration)
+
+
+def _report(args: argparse.Namespace) -> int:
+    import json
+
+    from .performance import PerformanceMonitor
+    from .reports import build_report, render
+    from .store import Store
+
+    config = _load(args)
+    if config is None:
+        return 2
+    database = config.storage.data_dir / "tradepulse.db"
+    if config.storage.url is None and not database.exists():
+        print(f"error: no database at {database} (monitoring.storage.data_dir)", file=sys.stderr)
+        return 2
+    store = Store.open(config.storage.database_url, config.storage.data_dir)
+    try:
+        monitor = PerformanceMonitor(config.performance_monitor, store=store)
+        report = build_report(monitor, args.service, args.period, portfolio=args.portfolio)
+    finally:
+        store.engine.dispose()
+    if args.fmt == "json":
+        body = json.dumps(report.to_dict(), indent=2)
+    else:
+        body = render(report, args.fmt)[0]
+    if args.output:
+        args.output.write_text(body, encoding="utf-8")
+    else:
+        sys.stdout.write(body if body.endswith("\n") else body + "\n")
+    return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:

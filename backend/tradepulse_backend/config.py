@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -38,6 +38,7 @@ __all__ = [
     "MonitoringConfig",
     "PerformanceMonitorConfig",
     "RateLimit",
+    "ReportsConfig",
     "ServerConfig",
     "StorageConfig",
     "SystemHealthConfig",
@@ -90,6 +91,33 @@ def _merge_over_defaults(defaults: dict[str, Any], value: Any) -> Any:
     return {key: entry for key, entry in merged.items() if entry is not None}
 
 
+class ReportsConfig(_Section):
+    """When the automated performance report is produced."""
+
+    enabled: bool = True
+    schedule: Literal["daily", "weekly"] = "daily"
+    time: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Local HH:MM.")
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                     "sunday"] = Field("friday", description="Day of weekly reports.")
+    timezone: str | None = Field(None, description="IANA zone; null uses the monitor's.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+
+def _check_timezone(value: str) -> str:
+    """Fail at load rather than at the first daily rollover."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "unknown_timezone", "unknown timezone; use an IANA name such as 'UTC'"
+        ) from None
+    return value
+
+
 class PerformanceMonitorConfig(_Section):
     """How often derived performance figures update and how long stored telemetry is kept."""
 
@@ -99,19 +127,18 @@ class PerformanceMonitorConfig(_Section):
     )
     timezone: str = Field("UTC", description="IANA zone that defines trading days.")
     annualization: int = Field(252, gt=0, description="Periods per year for annualised ratios.")
-    risk_free_rate: float = Field(0.0, description="Risk-free rate per period.")
+    risk_free_rate: float = Field(
+        0.0, description="Risk-free return per period (per day with the default 252)."
+    )
+    execution_window: float = Field(
+        3600, gt=0, description="Seconds of orders and fills behind execution-quality figures."
+    )
+    reports: ReportsConfig = Field(default_factory=lambda: ReportsConfig())
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        """Fail at load rather than at the first daily rollover."""
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError(
-                "unknown_timezone", "unknown timezone; use an IANA name such as 'UTC'"
-            ) from None
-        return value
+        return _check_timezone(value)
 
 
 class RateLimit(_Section):

@@ -11,11 +11,13 @@ import threading
 import time
 
 from . import __version__
-from .bus import EventBus
+from .bus import REPORT_READY, EventBus
 from .config import MonitoringConfig
 from .ingest.auth import ApiKeys
 from .ingest.pipeline import WritePipeline
 from .ingest.receiver import OtlpReceiver, ReceiverSettings
+from .performance import PerformanceMonitor
+from .reports import ReportScheduler
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,12 @@ class Backend:
             max_body_bytes=config.ingest.max_body_bytes,
             retry_after_seconds=config.ingest.retry_after_seconds,
         ), self.pipeline)
+        self.performance = PerformanceMonitor(config.performance_monitor, store=self.store,
+                                              bus=self.bus)
+        self.reports = ReportScheduler(
+            self.performance, config.performance_monitor.reports,
+            config.storage.data_dir / "reports",
+            deliver=lambda report: self.bus.publish(REPORT_READY, report))
         self.urls: dict[str, str] = {}
         self._grpc = None
         self._stop = threading.Event()
@@ -50,10 +58,14 @@ class Backend:
             self._periodic("retention", config.storage.retention_check_interval,
                            lambda: self.store.apply_retention(retention_days)),
             self._periodic("maintenance", MAINTENANCE_INTERVAL_S, self.store.maintain),
+            self._periodic("performance", config.performance_monitor.update_interval,
+                           self.performance.persist),
         ]
 
     def start(self) -> None:
+        self.performance.start()
         self.pipeline.start()
+        self.reports.start()
         for worker in self._workers:
             worker.start()
         if self.config.ingest.grpc_port is not None:
@@ -72,9 +84,11 @@ class Backend:
     def close(self) -> None:
         """Commit what is queued, stop the workers and close the database."""
         self._stop.set()
+        self.reports.close()
         if self._grpc is not None:
             self._grpc.stop(self.config.server.shutdown_timeout).wait()
         self.pipeline.close(self.config.server.shutdown_timeout)
+        self.performance.close()
         for worker in self._workers:
             worker.join(timeout=5)
         self.store.close()

@@ -78,6 +78,9 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "timezone": "UTC",
                 "annualization": 252,
                 "risk_free_rate": 0.0,
+                "execution_window": 3600.0,
+                "reports": {"enabled": True, "schedule": "daily", "time": "17:00",
+                            "weekday": "friday", "timezone": None},
             },
             "alerting_system": {
                 "rate_limits": {

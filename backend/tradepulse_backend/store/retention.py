@@ -17,6 +17,9 @@ def enforce_retention(engine: Engine, cutoff_ns: int) -> dict[str, int]:
         "distribution_points": _delete_points(engine, "distribution_points", cutoff_ns),
         "spans": _delete_by_id(engine, "spans", "start_ns", cutoff_ns),
         "logs": _delete_by_id(engine, "logs", "time_ns", cutoff_ns),
+        "performance_snapshots": _delete_older(engine, "performance_snapshots", "time_ns",
+                                               cutoff_ns),
+        "trades": _delete_older(engine, "trades", "exit_ns", cutoff_ns),
     }
     if any(deleted.values()):
         logger.info("retention removed %s", deleted)
@@ -35,6 +38,13 @@ def _delete_points(engine: Engine, table: str, cutoff_ns: int) -> int:
                 {"sid": sid, "cutoff": cutoff_ns},
             ).rowcount
     return total
+
+
+def _delete_older(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+    """Small derived tables: one statement."""
+    with engine.begin() as conn:
+        return conn.execute(text(f"DELETE FROM {table} WHERE {column} < :cutoff"),
+                            {"cutoff": cutoff_ns}).rowcount
 
 
 def _delete_by_id(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:

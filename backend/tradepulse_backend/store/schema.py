@@ -143,3 +143,40 @@ INSERT_COLUMNS = {
         "body", "resource_id", "scope_id",
     ),
 }
+
+# Derived performance: a snapshot per (service, portfolio) every update interval, the live
+# monitor's state per service (so a restart continues where it stopped), and closed trades.
+performance_snapshots = Table(
+    "performance_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_name", String, nullable=False),
+    Column("portfolio", String, nullable=False),
+    Column("time_ns", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_performance_snapshots_key", "service_name", "portfolio", "time_ns"),
+)
+
+performance_state = Table(
+    "performance_state",
+    metadata,
+    Column("service_name", String, primary_key=True),
+    Column("saved_ns", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_name", String, nullable=False),
+    Column("portfolio", String, nullable=False),
+    Column("symbol", String, nullable=False),
+    Column("side", String, nullable=False),
+    Column("pnl", Float, nullable=False),
+    Column("trade_return", Float, nullable=True),
+    Column("quantity", Float, nullable=True),
+    Column("entry_ns", Integer, nullable=False),
+    Column("exit_ns", Integer, nullable=False),
+    Index("ix_trades_service_exit", "service_name", "exit_ns"),
+)

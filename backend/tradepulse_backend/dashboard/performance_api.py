@@ -1,0 +1,89 @@
+"""REST endpoints of derived performance: current snapshots, field history, period summaries
+and reports. The WebSocket pushes the same snapshot shape."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .. import reports
+from ..performance import NUMERIC_FIELDS
+from ..store import performance as stored
+from . import params
+from .params import BadParameter
+
+performance_api = Blueprint("performance", __name__, url_prefix="/api/v1")
+HISTORY_FIELDS = frozenset(NUMERIC_FIELDS) | {"days", "trades", "orders",
+                                              "position_limit_breaches"}
+DAY_NS = 86_400 * 10**9
+
+
+def _monitor():
+    return current_app.extensions["tradepulse"].performance
+
+
+@performance_api.get("/performance")
+def current():
+    args = request.args
+    snapshots = _monitor().snapshots(args.get("service") or None)
+    if portfolio := args.get("portfolio"):
+        snapshots = [s for s in snapshots if s.portfolio == portfolio]
+    return jsonify(performance=[s.to_dict() for s in snapshots])
+
+
+@performance_api.get("/performance/history")
+def history():
+    args = request.args
+    service = _required(args, "service")
+    name = _required(args, "field")
+    if name not in HISTORY_FIELDS:
+        raise BadParameter(f"field: unknown performance field {name!r}; one of "
+                           f"{', '.join(sorted(HISTORY_FIELDS))}")
+    portfolio = args.get("portfolio", "")
+    rows = stored.snapshot_history(
+        _monitor().store.engine, service, portfolio,
+        since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
+        until_ns=params.time_ns(args, "until", default=2**63 - 1),
+        limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
+    points = [[time_ns / 1e6, body.get(name)] for time_ns, body in rows]
+    return jsonify(service=service, portfolio=portfolio, field=name, points=points)
+
+
+@performance_api.get("/performance/summary")
+def summary():
+    args = request.args
+    service = _required(args, "service")
+    period = args.get("period", "all")
+    try:
+        result = _monitor().get_performance_summary(service, period, args.get("portfolio", ""))
+    except ValueError as error:
+        raise BadParameter(f"period: {error}") from None
+    return jsonify(result)
+
+
+@performance_api.get("/reports")
+def report():
+    args = request.args
+    service = _required(args, "service")
+    period = args.get("period", "day")
+    if period not in ("day", "week"):
+        raise BadParameter(f"period: must be day or week, got {period!r}")
+    fmt = args.get("format", "json")
+    if fmt not in reports.FORMATS:
+        raise BadParameter(f"format: must be one of {', '.join(reports.FORMATS)}, got {fmt!r}")
+    built = reports.build_report(_monitor(), service, period, portfolio=args.get("portfolio", ""))
+    if fmt == "json":
+        return jsonify(built.to_dict())
+    body, mimetype = reports.render(built, fmt)
+    filename = f"tradepulse-{service}-{period}-{built.day_label}.{fmt}"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+def _required(args, name: str) -> str:
+    value = args.get(name)
+    if not value:
+        raise BadParameter(f"{name}: required")
+    return value
+

@@ -1,0 +1,538 @@
+"""PerformanceMonitor: live trading performance per bot and portfolio, from ingested telemetry.
+
+Every stored batch is handed to the monitor through the event bus; its trading points are
+absorbed in O(1) each (running index, peak, moments; rolling execution counts), and a fresh
+`PerformanceSnapshot` per touched portfolio is published on the bus for alert rules and the
+dashboard. Snapshots and the monitor's state are persisted every `update_interval` seconds,
+so a restart continues where it stopped; history summaries are recomputed vectorized from the
+stored points.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from tradepulse import conventions as conv
+
+from .bus import PERFORMANCE_UPDATED, TELEMETRY_STORED, EventBus
+from .config import PerformanceMonitorConfig
+from .execution_quality import LATENCY_BOUNDS_S as _LATENCY_BOUNDS
+from .execution_quality import ExecutionCounts, ExecutionWindow, rebin, signed_slippage
+from .ingest.records import DecodedBatch
+from .performance_feed import (
+    CUMULATIVE_INPUTS,
+    Histogram,
+    IncreaseCursor,
+    Observation,
+    Trade,
+    observations,
+    trades,
+)
+from .portfolio_account import PortfolioAccount, ReturnSettings
+from .portfolio_update import PortfolioUpdate, parse_update
+from .trading_calendar import TradingCalendar
+
+logger = logging.getLogger(__name__)
+
+_LEVELS = {
+    conv.METRIC_PORTFOLIO_CASH: "cash",
+    conv.METRIC_PNL_REALIZED: "realized_pnl",
+    conv.METRIC_PNL_UNREALIZED: "unrealized_pnl",
+    conv.METRIC_RISK_VAR: "var",
+    conv.METRIC_RISK_VAR_LIMIT: "var_limit",
+    conv.METRIC_RISK_GROSS_EXPOSURE: "gross_exposure",
+    conv.METRIC_RISK_NET_EXPOSURE: "net_exposure",
+}
+_POSITION_FIGURES = {
+    conv.METRIC_POSITION_QUANTITY: "quantity",
+    conv.METRIC_POSITION_MARKET_VALUE: "market_value",
+}
+
+
+@dataclass
+class PerformanceSnapshot:
+    """A portfolio's performance at one moment; field names are what alert rules use."""
+
+    timestamp: float
+    service: str
+    portfolio: str = ""
+    currency: str | None = None
+    portfolio_value: float | None = None
+    cash: float | None = None
+    total_pnl: float | None = None
+    realized_pnl: float | None = None
+    unrealized_pnl: float | None = None
+    pnl_today: float | None = None
+    daily_return: float | None = None
+    weekly_return: float | None = None
+    monthly_return: float | None = None
+    ytd_return: float | None = None
+    total_return: float | None = None
+    annualized_return: float | None = None
+    volatility: float | None = None
+    sharpe_ratio: float | None = None
+    sortino_ratio: float | None = None
+    calmar_ratio: float | None = None
+    max_drawdown: float | None = None
+    current_drawdown: float | None = None
+    longest_drawdown_days: float | None = None
+    current_drawdown_days: float | None = None
+    var_95: float | None = None
+    cvar_95: float | None = None
+    best_day: float | None = None
+    worst_day: float | None = None
+    days: int = 0
+    win_rate: float | None = None
+    profit_factor: float | None = None
+    trades: int = 0
+    best_trade: float | None = None
+    worst_trade: float | None = None
+    gross_exposure: float | None = None
+    net_exposure: float | None = None
+    largest_position_share: float | None = None
+    herfindahl_index: float | None = None
+    position_limit_breaches: int = 0
+    breached_symbols: list[str] = field(default_factory=list)
+    reported_var: float | None = None
+    var_limit: float | None = None
+    var_limit_usage: float | None = None
+    orders: int = 0
+    order_success_rate: float | None = None
+    rejection_rate: float | None = None
+    fill_rate: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+    slippage_mean_bps: float | None = None
+    slippage_p95_bps: float | None = None
+    by_broker: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_symbol: dict[str, dict[str, Any]] = field(default_factory=dict)
+    positions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    late_points: int = 0
+    undefined_returns: int = 0
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_figures(cls, figures: dict[str, Any], **identity: Any) -> PerformanceSnapshot:
+        """A snapshot from computed figures: non-finite numbers become None with a reason."""
+        known = {f.name for f in fields(cls)}
+        clean = {k: _finite(v) for k, v in figures.items() if k in known}
+        snapshot = cls(**identity, **clean)
+        snapshot.reasons = {name: reason for name in NUMERIC_FIELDS
+                            if getattr(snapshot, name) is None
+                            and (reason := null_reason(name, snapshot))}
+        return snapshot
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def value(self, name: str) -> Any:
+        """A field by the name alert rules use."""
+        return getattr(self, name)
+
+
+NUMERIC_FIELDS = tuple(
+    f.name for f in fields(PerformanceSnapshot)
+    if f.type in ("float | None",) and f.name != "timestamp")
+_DAILY_STATS = frozenset({"annualized_return", "volatility", "sharpe_ratio", "sortino_ratio",
+                          "calmar_ratio", "var_95", "cvar_95"})
+_REASONS = {
+    "sharpe_ratio": "daily returns have zero volatility",
+    "sortino_ratio": "no daily return below the risk-free rate, so downside deviation is 0",
+    "calmar_ratio": "no drawdown yet",
+    "volatility": "needs at least 2 daily returns",
+    "win_rate": "no closed trade yet",
+    "profit_factor": "no losing trade yet",
+    "best_trade": "no closed trade yet",
+    "worst_trade": "no closed trade yet",
+    "var_limit_usage": "no VaR and VaR limit reported",
+    "largest_position_share": "no position market values reported",
+    "herfindahl_index": "no position market values reported",
+}
+
+
+_EXECUTION_FIELDS = frozenset(ExecutionCounts().figures())
+
+
+def null_reason(name: str, snapshot: PerformanceSnapshot) -> str | None:
+    """Why a figure is null, in words for the API and the page."""
+    if snapshot.portfolio_value is None and name not in _EXECUTION_FIELDS:
+        return "no portfolio value reported yet"
+    if name in _DAILY_STATS and snapshot.days < 2:
+        return "needs at least 2 daily returns"
+    if snapshot.undefined_returns and name in _DAILY_STATS | {"daily_return", "total_return"}:
+        return "portfolio value was zero or negative, so returns from there are undefined"
+    if name in _EXECUTION_FIELDS:
+        return f"no {'fills with slippage' if 'slippage' in name else 'orders'} in the window"
+    return _REASONS.get(name)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class _ServiceState:
+    """Everything the monitor knows about one bot."""
+
+    def __init__(self, settings: ReturnSettings, calendar: TradingCalendar,
+                 window_s: float) -> None:
+        self.settings = settings
+        self.calendar = calendar
+        self.accounts: dict[str, PortfolioAccount] = {}
+        self.execution = ExecutionWindow(window_s)
+        self.cursor = IncreaseCursor()
+        self.last_ns = 0
+
+    def account(self, portfolio: str) -> PortfolioAccount:
+        found = self.accounts.get(portfolio)
+        if found is None:
+            found = self.accounts[portfolio] = PortfolioAccount(self.settings, self.calendar)
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accounts": {name: a.to_dict() for name, a in self.accounts.items()},
+                "execution": self.execution.to_dict(), "cursor": self.cursor.last,
+                "last_ns": self.last_ns}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], settings: ReturnSettings,
+                  calendar: TradingCalendar, window_s: float) -> _ServiceState:
+        state = cls(settings, calendar, window_s)
+        state.accounts = {name: PortfolioAccount.from_dict(a, settings, calendar)
+                          for name, a in data["accounts"].items()}
+        state.execution = ExecutionWindow.from_dict(data["execution"], window_s)
+        state.cursor = IncreaseCursor(data["cursor"])
+        state.last_ns = data["last_ns"]
+        return state
+
+
+class PerformanceMonitor:
+    """Live performance per (service, portfolio); feed it from the bus or directly."""
+
+    def __init__(self, config: PerformanceMonitorConfig | None = None, *, store=None,
+                 bus: EventBus | None = None) -> None:
+        self.config = config or PerformanceMonitorConfig()
+        self.settings = ReturnSettings(self.config.annualization, self.config.risk_free_rate,
+                                       self.config.timezone)
+        self.calendar = TradingCalendar(self.config.timezone)
+        self.store = store
+        self.bus = bus
+        self._services: dict[str, _ServiceState] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self._latest: dict[tuple[str, str], PerformanceSnapshot] = {}
+        self._lock = threading.RLock()
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Restore saved state, then absorb every batch the bus reports as stored."""
+        if self.store is not None:
+            self.restore()
+        if self.bus is not None:
+            self._unsubscribe = self.bus.subscribe(TELEMETRY_STORED, self._inbox.put)
+        self._thread = threading.Thread(target=self._run, name="tradepulse-performance",
+                                        daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Absorb what is queued, persist, and stop."""
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self._thread is not None:
+            self._inbox.put(None)
+            self._thread.join(timeout=10)
+        if self.store is not None:
+            self.persist()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every batch queued so far has been absorbed."""
+        done = threading.Event()
+        self._inbox.put(done)
+        done.wait(timeout)
+
+    @property
+    def backlog(self) -> int:
+        return self._inbox.qsize()
+
+    def _run(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            try:
+                self.absorb(item)
+            except Exception:
+                logger.exception("performance update failed for a %s batch", item.signal)
+
+    # --- absorbing ------------------------------------------------------------------------
+
+    def absorb(self, batch: DecodedBatch) -> list[PerformanceSnapshot]:
+        """Absorb one stored batch; returns (and publishes) the snapshots it changed."""
+        closed = list(trades(batch))
+        if closed and self.store is not None:
+            from .store import performance as stored
+
+            stored.add_trades(self.store.engine, (_trade_row(t) for t in closed))
+        return self._apply(observations(batch), closed)
+
+    def update_portfolio_data(self, data: PortfolioUpdate | dict[str, Any]
+                              ) -> PerformanceSnapshot:
+        """Feed the monitor directly (the coordinator and tests do); returns the new snapshot.
+
+        Raises ValueError naming the bad field; nothing is absorbed from a rejected update.
+        """
+        update = parse_update(data)
+        obs, closed = update.observations(), update.trades_closed()
+        if closed and self.store is not None:
+            from .store import performance as stored
+
+            stored.add_trades(self.store.engine, (_trade_row(t) for t in closed))
+        self._apply(obs, closed)
+        return self.get_current_performance(update.service, update.portfolio)
+
+    def _apply(self, obs: Iterable[Observation], closed: list[Trade]
+               ) -> list[PerformanceSnapshot]:
+        ordered = sorted(obs, key=lambda o: (o.time_ns, o.name != conv.METRIC_PORTFOLIO_CASH_FLOW))
+        touched: set[tuple[str, str]] = set()
+        with self._lock:
+            for item in ordered:
+                if self._absorb_point(item):
+                    touched.add((item.service, item.portfolio))
+            for trade in closed:
+                self._service(trade.service).account(trade.portfolio).trades.add(trade.pnl)
+                touched.add((trade.service, trade.portfolio))
+            touched |= self._execution_touched(ordered)
+            self._dirty |= touched
+            snapshots = [self._snapshot(service, portfolio) for service, portfolio in touched
+                         if portfolio in self._services[service].accounts]
+        if self.bus is not None:
+            for snapshot in snapshots:
+                self.bus.publish(PERFORMANCE_UPDATED, snapshot)
+        return snapshots
+
+    def _execution_touched(self, ordered: list[Observation]) -> set[tuple[str, str]]:
+        """Execution figures are per service: every portfolio of a bot sees its orders."""
+        services = {o.service for o in ordered if o.name in _EXECUTION}
+        return {(s, p) for s in services for p in self._services[s].accounts}
+
+    def _service(self, name: str) -> _ServiceState:
+        found = self._services.get(name)
+        if found is None:
+            found = self._services[name] = _ServiceState(self.settings, self.calendar,
+                                                          self.config.execution_window)
+        return found
+
+    def _absorb_point(self, obs: Observation) -> bool:
+        state = self._service(obs.service)
+        state.last_ns = max(state.last_ns, obs.time_ns)
+        value = obs.value
+        if obs.name in CUMULATIVE_INPUTS:
+            horizon = obs.time_ns - int(self.config.execution_window * 1e9)
+            value = state.cursor.increase(obs, horizon)
+            if value is None:
+                return False
+        handler = _HANDLERS.get(obs.name)
+        if handler is None:
+            return False
+        handler(state, obs, value)
+        return obs.name not in _EXECUTION
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _snapshot(self, service: str, portfolio: str) -> PerformanceSnapshot:
+        state = self._services[service]
+        account = state.accounts[portfolio]
+        state.execution.advance(state.last_ns)
+        figures = {**account.figures(), **state.execution.figures()}
+        snapshot = PerformanceSnapshot.from_figures(
+            figures, timestamp=(account.last_ns or state.last_ns) / 1e9, service=service,
+            portfolio=portfolio, currency=account.currency)
+        self._latest[(service, portfolio)] = snapshot
+        return snapshot
+
+    def get_current_performance(self, service: str | None = None, portfolio: str | None = None
+                                ) -> PerformanceSnapshot | None:
+        """The latest snapshot of a bot's portfolio (its only or default one when not named)."""
+        with self._lock:
+            keys = [k for k in self._latest if service is None or k[0] == service]
+            if portfolio is not None:
+                keys = [k for k in keys if k[1] == portfolio]
+            if not keys:
+                return None
+            key = (service, "") if (service, "") in keys else sorted(keys)[0]
+            return self._snapshot(*key)
+
+    def snapshots(self, service: str | None = None) -> list[PerformanceSnapshot]:
+        """Current snapshots of every portfolio (of one service, if named)."""
+        with self._lock:
+            return [self._snapshot(*key) for key in sorted(self._latest)
+                    if service is None or key[0] == service]
+
+    def services(self) -> list[str]:
+        with self._lock:
+            return sorted(self._services)
+
+    def get_performance_summary(self, service: str, period: str = "all",
+                                portfolio: str = "", *, now_ns: int | None = None
+                                ) -> dict[str, Any]:
+        """Statistics of one period (`day`, `week`, `month`, `ytd`, `all` or a duration such
+        as `30d`) recomputed from stored points."""
+        from .performance_history import summarize_period
+
+        if self.store is None:
+            raise RuntimeError("get_performance_summary needs the monitor's store")
+        return summarize_period(self, service, period, portfolio,
+                                now_ns=time.time_ns() if now_ns is None else now_ns)
+
+    # --- persistence ----------------------------------------------------------------------
+
+    def persist(self, now_ns: int | None = None) -> int:
+        """Save a snapshot of each portfolio changed since the last call, and the state of
+        their services; returns how many snapshots were written."""
+        from .store import performance as stored
+
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            rows = [_snapshot_row(self._snapshot(*key)) for key in sorted(dirty)]
+            saved_ns = time.time_ns() if now_ns is None else now_ns
+            states = [{"service_name": name, "saved_ns": saved_ns,
+                       "body": json.dumps(self._services[name].to_dict())}
+                      for name in sorted({service for service, _ in dirty})]
+        try:
+            stored.save(self.store.engine, rows, states)
+        except Exception:
+            with self._lock:
+                self._dirty |= dirty
+            raise
+        return len(rows)
+
+    def restore(self) -> None:
+        """Load saved states, recount trades, then replay stored points newer than each save."""
+        from .store import performance as stored
+
+        engine = self.store.engine
+        saved = stored.load_states(engine)
+        with self._lock:
+            for name, data in saved.items():
+                self._services[name] = _ServiceState.from_dict(
+                    data, self.settings, self.calendar, self.config.execution_window)
+            for trade in stored.trades_between(engine, None, 0, 2**63 - 1):
+                self._service(trade["service"]).account(trade["portfolio"]).trades.add(
+                    trade["pnl"])
+            for name, state in self._services.items():
+                for portfolio in state.accounts:
+                    self._snapshot(name, portfolio)
+        since = min((d["saved_ns"] for d in saved.values()), default=0)
+        replay = stored.raw_points(engine, _HANDLERS, since - REPLAY_MARGIN_NS, 2**63 - 1)
+        if replay:
+            self._apply((_stored_observation(row) for row in replay), [])
+            logger.info("performance: replayed %d stored points after restart", len(replay))
+
+
+REPLAY_MARGIN_NS = 300 * 10**9
+"""Stored points this long before the last save are replayed too; repeats are skipped."""
+
+
+def _stored_observation(row: dict[str, Any]) -> Observation:
+    value = row["value"]
+    if not isinstance(value, float | int):
+        value = Histogram(tuple(value.explicit_bounds), tuple(float(c) for c in
+                          value.bucket_counts), value.sum, float(value.count))
+    return Observation(row["service"], row["name"], row["attributes"], row["time_ns"],
+                       row["start_ns"], value, row["temporality"] == 1, row["monotonic"])
+
+
+def _snapshot_row(snapshot: PerformanceSnapshot) -> dict[str, Any]:
+    return {"service_name": snapshot.service, "portfolio": snapshot.portfolio,
+            "time_ns": int(snapshot.timestamp * 1e9), "body": json.dumps(snapshot.to_dict())}
+
+
+def _trade_row(trade: Trade) -> dict[str, Any]:
+    return {"service_name": trade.service, "portfolio": trade.portfolio,
+            "symbol": trade.symbol, "side": trade.side, "pnl": trade.pnl,
+            "trade_return": trade.trade_return, "quantity": trade.quantity,
+            "entry_ns": trade.entry_ns, "exit_ns": trade.exit_ns}
+
+
+# --- what each monitored metric does ------------------------------------------------------
+
+
+def _on_value(state: _ServiceState, obs: Observation, value: float) -> None:
+    account = state.account(obs.portfolio)
+    account.add_value(obs.time_ns, value)
+    currency = obs.attributes.get(conv.ATTR_CURRENCY)
+    if currency:
+        account.currency = str(currency)
+
+
+def _on_flow(state: _ServiceState, obs: Observation, value: float) -> None:
+    if value:
+        state.account(obs.portfolio).add_flow(value)
+
+
+def _on_level(state: _ServiceState, obs: Observation, value: float) -> None:
+    state.account(obs.portfolio).set_level(_LEVELS[obs.name], value)
+
+
+def _on_position(state: _ServiceState, obs: Observation, value: float) -> None:
+    symbol = str(obs.attributes.get(conv.ATTR_SYMBOL, ""))
+    state.account(obs.portfolio).set_position(
+        symbol, obs.time_ns, **{_POSITION_FIGURES[obs.name]: value})
+
+
+def _on_limit(state: _ServiceState, obs: Observation, value: float) -> None:
+    symbol = str(obs.attributes.get(conv.ATTR_SYMBOL, ""))
+    state.account(obs.portfolio).limits[symbol] = value
+
+
+def _on_orders(state: _ServiceState, obs: Observation, value: float) -> None:
+    if value > 0:
+        status = str(obs.attributes.get(conv.ATTR_ORDER_STATUS, "unknown"))
+        state.execution.add(obs.time_ns, obs.attributes, ExecutionCounts(orders={status: value}))
+
+
+def _on_latency(state: _ServiceState, obs: Observation, value: Histogram) -> None:
+    if value.count > 0:
+        counts = ExecutionCounts(latency=rebin(value.bounds, value.counts, _LATENCY_BOUNDS))
+        state.execution.add(obs.time_ns, obs.attributes, counts)
+
+
+def _on_slippage(state: _ServiceState, obs: Observation, value: Histogram) -> None:
+    if value.count <= 0:
+        return
+    direction = str(obs.attributes.get(conv.ATTR_SLIPPAGE_DIRECTION, "adverse"))
+    sign = -1.0 if direction == conv.SlippageDirection.FAVORABLE.value else 1.0
+    magnitudes = rebin(value.bounds, value.counts, conv.SLIPPAGE_BUCKETS_BPS)
+    counts = ExecutionCounts(slippage=signed_slippage(direction, magnitudes),
+                             slippage_sum=sign * value.sum, slippage_count=value.count)
+    state.execution.add(obs.time_ns, obs.attributes, counts)
+
+
+_HANDLERS = {
+    conv.METRIC_PORTFOLIO_VALUE: _on_value,
+    conv.METRIC_PORTFOLIO_CASH_FLOW: _on_flow,
+    **dict.fromkeys(_LEVELS, _on_level),
+    **dict.fromkeys(_POSITION_FIGURES, _on_position),
+    conv.METRIC_RISK_POSITION_LIMIT: _on_limit,
+    conv.METRIC_ORDERS: _on_orders,
+    conv.METRIC_ORDER_DURATION: _on_latency,
+    conv.METRIC_FILL_SLIPPAGE: _on_slippage,
+}
+_EXECUTION = frozenset({conv.METRIC_ORDERS, conv.METRIC_ORDER_DURATION,
+                        conv.METRIC_FILL_SLIPPAGE})

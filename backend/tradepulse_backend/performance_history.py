@@ -1,0 +1,205 @@
+"""Full recomputation of performance figures over stored history, vectorized with numpy.
+
+`recompute` gives the same figures as the live `PortfolioAccount` fed the same points one by
+one (a test holds them equal); it serves period summaries, reports and the benchmark.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tradepulse import conventions as conv
+
+from . import performance_stats as ps
+from .execution_quality import ExecutionWindow
+from .portfolio_account import ReturnSettings
+from .trading_calendar import TradingCalendar
+
+if TYPE_CHECKING:
+    from .performance import PerformanceMonitor
+
+PERIODS = ("day", "week", "month", "ytd", "all")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([hdw])$")
+_UNIT_NS = {"h": 3_600 * 10**9, "d": 86_400 * 10**9, "w": 604_800 * 10**9}
+
+
+def recompute(times_ns: np.ndarray, values: np.ndarray, flows: np.ndarray,
+              settings: ReturnSettings, calendar: TradingCalendar) -> dict[str, Any]:
+    """Return and drawdown figures of a value series with the external flow applied at each
+    point (`flows[i]` arrived since point i-1); times strictly increasing."""
+    times = np.asarray(times_ns, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    flows = np.asarray(flows, dtype=np.float64)
+    if times.size == 0:
+        return {}
+    index = _index(values, flows)
+    days = calendar.days(times)
+    last_of_day = np.flatnonzero(np.append(days[1:] != days[:-1], True))
+    closes = index[last_of_day]
+    previous = np.concatenate(([1.0], closes[:-1]))
+    defined = previous > 0
+    daily = closes[defined] / previous[defined] - 1.0
+    stats = ps.summary(daily, risk_free=settings.risk_free_rate,
+                       annualization=settings.annualization)
+    peaks = np.maximum.accumulate(index)
+    drawdown = index / peaks - 1.0
+    longest, current = ps.drawdown_durations(times / 1e9, index)
+    today_start = last_of_day[-2] + 1 if last_of_day.size > 1 else 0
+    prev_close_value = values[last_of_day[-2]] if last_of_day.size > 1 else values[0]
+    max_dd = float(drawdown.min())
+    return {
+        "portfolio_value": float(values[-1]),
+        "total_pnl": float(values[-1] - values[0] - flows[1:].sum()),
+        "pnl_today": float(values[-1] - prev_close_value - flows[max(today_start, 1):].sum()),
+        "daily_return": float(daily[-1]) if defined[-1] else None,
+        "weekly_return": _since_base(index, closes, days[last_of_day], TradingCalendar.week),
+        "monthly_return": _since_base(index, closes, days[last_of_day], TradingCalendar.month),
+        "ytd_return": _since_base(index, closes, days[last_of_day], TradingCalendar.year),
+        "total_return": float(index[-1] - 1.0),
+        "annualized_return": stats["annual_return"],
+        "volatility": stats["annual_volatility"],
+        "sharpe_ratio": stats["sharpe_ratio"],
+        "sortino_ratio": stats["sortino_ratio"],
+        "calmar_ratio": stats["annual_return"] / -max_dd if max_dd < 0 else None,
+        "max_drawdown": max_dd,
+        "current_drawdown": float(drawdown[-1]),
+        "longest_drawdown_days": longest / 86_400,
+        "current_drawdown_days": current / 86_400,
+        "var_95": stats["var"],
+        "cvar_95": stats["cvar"],
+        "best_day": stats["best"],
+        "worst_day": stats["worst"],
+        "days": int(daily.size),
+        "undefined_returns": int(np.count_nonzero(values[:-1] <= 0)),
+    }
+
+
+def _index(values: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """Time-weighted index from 1.0: each step is (v_i - flow_i) / v_{i-1}, floored at -100%."""
+    before = values[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(before > 0, np.maximum((values[1:] - flows[1:]) / before, 0.0), 1.0)
+    return np.concatenate(([1.0], np.cumprod(growth)))
+
+
+def _since_base(index: np.ndarray, closes: np.ndarray, close_days: np.ndarray, key) -> float:
+    """Return since the last close of an earlier week, month or year (else since the start)."""
+    current = key(int(close_days[-1]))
+    earlier = [i for i in range(close_days.size - 1, -1, -1) if key(int(close_days[i])) != current]
+    base = closes[earlier[0]] if earlier else 1.0
+    return float(index[-1] / base - 1.0) if base > 0 else None
+
+
+def align_flows(value_times: np.ndarray, flow_times: np.ndarray, amounts: np.ndarray
+                ) -> np.ndarray:
+    """Each flow added to the first value at or after it; flows before the first value are
+    part of the starting capital and dropped."""
+    flows = np.zeros(value_times.size)
+    at = np.searchsorted(value_times, flow_times, side="left")
+    keep = (at < value_times.size) & (at > 0)
+    np.add.at(flows, at[keep], amounts[keep])
+    return flows
+
+
+def period_bounds(period: str, now_ns: int, calendar: TradingCalendar) -> int:
+    """Start of a named period or a duration back from now (`36h`, `30d`, `2w`)."""
+    if period == "all":
+        return 0
+    if period in PERIODS:
+        return calendar.period_start_ns(period, now_ns)
+    match = _DURATION.match(period)
+    if not match:
+        raise ValueError(
+            f"period must be one of {', '.join(PERIODS)} or a duration like 30d, got {period!r}")
+    return now_ns - int(float(match.group(1)) * _UNIT_NS[match.group(2)])
+
+
+def summarize_period(monitor: PerformanceMonitor, service: str, period: str, portfolio: str,
+                     *, now_ns: int) -> dict[str, Any]:
+    """Every figure of one bot's portfolio over a period, from stored points and trades."""
+    from .performance import PerformanceSnapshot
+    from .store import performance as stored
+
+    engine = monitor.store.engine
+    since = period_bounds(period, now_ns, monitor.calendar)
+    rows = stored.raw_points(engine, _INPUTS, since, now_ns, service=service)
+    mine = [r for r in rows if str(r["attributes"].get(conv.ATTR_PORTFOLIO, "")) == portfolio]
+    figures = _return_figures(mine, monitor)
+    figures.update(execution_figures(rows, since, monitor.config.execution_window))
+    closed = stored.trades_between(engine, service, since, now_ns, portfolio)
+    figures.update(_trade_figures(closed))
+    snapshot = PerformanceSnapshot.from_figures(
+        figures, timestamp=now_ns / 1e9, service=service, portfolio=portfolio)
+    return {"service": service, "portfolio": portfolio, "period": period,
+            "since_unix_ms": since / 1e6, "until_unix_ms": now_ns / 1e6,
+            "performance": snapshot.to_dict(), "trades": closed}
+
+
+_INPUTS = (conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH_FLOW, conv.METRIC_ORDERS,
+           conv.METRIC_ORDER_DURATION, conv.METRIC_FILL_SLIPPAGE)
+
+
+def _return_figures(rows: list[dict[str, Any]], monitor: PerformanceMonitor) -> dict[str, Any]:
+    values = [(r["time_ns"], r["value"]) for r in rows
+              if r["name"] == conv.METRIC_PORTFOLIO_VALUE]
+    if not values:
+        return {}
+    times, amounts = (np.array(x) for x in zip(*_strictly_increasing(values), strict=True))
+    flow_rows = [r for r in rows if r["name"] == conv.METRIC_PORTFOLIO_CASH_FLOW]
+    flow_times, flow_amounts = _flow_increases(flow_rows)
+    flows = align_flows(times, flow_times, flow_amounts)
+    return recompute(times, amounts, flows, monitor.settings, monitor.calendar)
+
+
+def _strictly_increasing(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    out: list[tuple[int, float]] = []
+    for time_ns, value in sorted(points, key=lambda p: p[0]):
+        if not out or time_ns > out[-1][0]:
+            out.append((time_ns, value))
+    return out
+
+
+def _flow_increases(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    from .performance import _stored_observation
+    from .performance_feed import IncreaseCursor
+
+    cursor = IncreaseCursor()
+    times, amounts = [], []
+    for row in rows:
+        obs = _stored_observation(row)
+        change = cursor.increase(obs, horizon_ns=0)
+        if change:
+            times.append(obs.time_ns)
+            amounts.append(change)
+    return np.array(times, dtype=np.int64), np.array(amounts, dtype=np.float64)
+
+
+def execution_figures(rows: list[dict[str, Any]], since_ns: int, window_s: float
+                      ) -> dict[str, Any]:
+    """Execution quality of stored order and fill points in a period."""
+    from .performance import _HANDLERS, _ServiceState, _stored_observation
+
+    state = _ServiceState(ReturnSettings(), TradingCalendar(), float("inf"))
+    state.execution = ExecutionWindow(window_s=1e18, slots=1)
+    for row in rows:
+        if row["name"] in _EXECUTION_INPUTS:
+            obs = _stored_observation(row)
+            change = state.cursor.increase(obs, since_ns)
+            if change is not None:
+                _HANDLERS[obs.name](state, obs, change)
+    return state.execution.figures()
+
+
+_EXECUTION_INPUTS = frozenset({conv.METRIC_ORDERS, conv.METRIC_ORDER_DURATION,
+                               conv.METRIC_FILL_SLIPPAGE})
+
+
+def _trade_figures(closed: list[dict[str, Any]]) -> dict[str, Any]:
+    stats = ps.trade_statistics(np.array([t["pnl"] for t in closed], dtype=np.float64))
+    return {"trades": len(closed), "win_rate": stats["win_rate"],
+            "profit_factor": stats["profit_factor"],
+            "best_trade": stats["best_trade"] if closed else None,
+            "worst_trade": stats["worst_trade"] if closed else None}

@@ -1,0 +1,127 @@
+"""Storage of derived performance: snapshots, the live monitor's state, closed trades, and the
+raw trading points the monitor replays or recomputes from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from sqlalchemy import Engine, text
+
+from ..ingest.records import KIND_HISTOGRAM
+from .schema import performance_snapshots, performance_state, trades
+
+_NUMBER_ROWS = (
+    "SELECT time_ns, start_ns, value FROM points WHERE series_id = :sid "
+    "AND time_ns >= :since AND time_ns <= :until UNION "
+    "SELECT time_ns, start_ns, value FROM points_staging WHERE series_id = :sid "
+    "AND time_ns >= :since AND time_ns <= :until ORDER BY time_ns")
+_DISTRIBUTION_ROWS = (
+    "SELECT time_ns, start_ns, body FROM distribution_points WHERE series_id = :sid "
+    "AND time_ns >= :since AND time_ns <= :until ORDER BY time_ns")
+
+
+def save(engine: Engine, snapshots: Sequence[dict[str, Any]],
+         states: Sequence[dict[str, Any]]) -> None:
+    """Append snapshots and replace each service's state, in one transaction."""
+    with engine.begin() as conn:
+        if snapshots:
+            conn.execute(performance_snapshots.insert(), list(snapshots))
+        for state in states:
+            conn.execute(performance_state.delete().where(
+                performance_state.c.service_name == state["service_name"]))
+            conn.execute(performance_state.insert(), state)
+
+
+def load_states(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Every service's saved monitor state, with the time it was saved."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT service_name, saved_ns, body FROM performance_state")).all()
+    return {name: {"saved_ns": saved, **json.loads(body)} for name, saved, body in rows}
+
+
+def add_trades(engine: Engine, rows: Iterable[dict[str, Any]]) -> None:
+    rows = list(rows)
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(trades.insert(), rows)
+
+
+def trades_between(engine: Engine, service: str | None, since_ns: int, until_ns: int,
+                   portfolio: str | None = None) -> list[dict[str, Any]]:
+    """Trades (of one service, or all) that closed in [since, until], oldest first."""
+    sql = ("SELECT service_name AS service, portfolio, symbol, side, pnl, "
+           "trade_return, quantity, entry_ns, exit_ns FROM trades "
+           "WHERE exit_ns >= :since AND exit_ns <= :until")
+    params: dict[str, Any] = {"since": since_ns, "until": until_ns}
+    if service is not None:
+        sql += " AND service_name = :service"
+        params["service"] = service
+    if portfolio is not None:
+        sql += " AND portfolio = :portfolio"
+        params["portfolio"] = portfolio
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(text(sql + " ORDER BY exit_ns, id"),
+                                                  params).mappings()]
+
+
+def snapshot_history(engine: Engine, service: str, portfolio: str, since_ns: int,
+                     until_ns: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+    """Persisted snapshots of one portfolio in [since, until], the newest `limit`, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT time_ns, body FROM (SELECT time_ns, body FROM performance_snapshots "
+            "WHERE service_name = :service AND portfolio = :portfolio AND time_ns >= :since "
+            "AND time_ns <= :until ORDER BY time_ns DESC LIMIT :limit) ORDER BY time_ns"),
+            {"service": service, "portfolio": portfolio, "since": since_ns,
+             "until": until_ns, "limit": limit}).all()
+    return [(time_ns, json.loads(body)) for time_ns, body in rows]
+
+
+def snapshot_keys(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT DISTINCT service_name, portfolio FROM performance_snapshots "
+            "ORDER BY service_name, portfolio")).all()]
+
+
+def raw_points(engine: Engine, names: Iterable[str], since_ns: int, until_ns: int,
+               service: str | None = None) -> list[dict[str, Any]]:
+    """Stored points of the named metrics in [since, until], oldest first, with what the
+    monitor needs to read them: service, attributes, kind, temporality, start time."""
+    names = sorted(names)
+    marks = ", ".join(f":n{i}" for i in range(len(names)))
+    params: dict[str, Any] = {f"n{i}": name for i, name in enumerate(names)}
+    sql = ("SELECT id, name, service_name, kind, temporality, monotonic, attributes "
+           f"FROM series WHERE name IN ({marks})")
+    if service is not None:
+        sql += " AND service_name = :service"
+        params["service"] = service
+    found: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        for meta in conn.execute(text(sql), params).mappings().all():
+            found.extend(_series_rows(conn, dict(meta), since_ns, until_ns))
+    found.sort(key=lambda row: row["time_ns"])
+    return found
+
+
+def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
+                 ) -> list[dict[str, Any]]:
+    histogram = meta["kind"] == KIND_HISTOGRAM
+    rows = conn.execute(text(_DISTRIBUTION_ROWS if histogram else _NUMBER_ROWS),
+                        {"sid": meta["id"], "since": since_ns, "until": until_ns}).all()
+    attrs = json.loads(meta["attributes"])
+    out = []
+    for time_ns, start_ns, value in rows:
+        if histogram:
+            value = metrics_pb2.HistogramDataPoint.FromString(value)
+        elif value is None:
+            continue
+        out.append({"name": meta["name"], "service": meta["service_name"],
+                    "attributes": attrs, "kind": meta["kind"],
+                    "temporality": meta["temporality"], "monotonic": bool(meta["monotonic"]),
+                    "time_ns": time_ns, "start_ns": start_ns, "value": value})
+    return out
