@@ -180,7 +180,7 @@ class PortfolioAccount:
             "sharpe_ratio": rs.sharpe(days, s.risk_free_rate, s.annualization),
             "sortino_ratio": rs.sortino(days, s.risk_free_rate, s.annualization),
             "calmar_ratio": annual / -dd.max_drawdown if dd.max_drawdown < 0 else None,
-            "max_drawdown": dd.max_drawdown,
+            "max_drawdown": dd.max_drawdown if dd.max_drawdown <= 0 else 0.0,
             "current_drawdown": dd.current_drawdown,
             "longest_drawdown_days": dd.longest_duration_s / 86_400,
             "current_drawdown_days": dd.current_duration_s / 86_400,

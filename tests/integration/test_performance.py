@@ -1,0 +1,155 @@
+"""End to end: a bot instrumented with the tradepulse SDK exports over OTLP to a real server,
+and the performance snapshot, its history, period summaries and reports come back over REST."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import textwrap
+import urllib.request
+
+import pytest
+
+from tests.support import wait_until
+
+BOT = textwrap.dedent("""
+    import sys, time
+    import tradepulse
+    from tradepulse import metrics
+
+    telemetry = tradepulse.configure("perf-bot", endpoint=sys.argv[1],
+                                     export_interval_ms=3_600_000, system_metrics=False)
+    flush = telemetry.meter_provider.force_flush
+
+    def export(value, *, deposit=None):
+        if deposit:
+            metrics.record_cash_flow(deposit, currency="USD")
+        metrics.set_portfolio_value(value, cash=value / 2, currency="USD")
+        flush()
+        time.sleep(0.01)
+
+    export(100_000.0)
+    export(101_000.0)
+    export(99_000.0)
+    export(109_000.0, deposit=10_000.0)
+    metrics.set_pnl(realized=1_500.0, unrealized=-200.0, currency="USD")
+    metrics.set_position("AAPL", quantity=10, market_value=1_800.0, currency="USD")
+    metrics.set_position("MSFT", quantity=-2, market_value=-600.0, currency="USD")
+    for status, latency in [("filled", 0.02)] * 9 + [("rejected", 0.005)]:
+        metrics.record_order(symbol="AAPL", side="buy", order_type="limit", status=status,
+                             latency_s=latency, broker="paper")
+    metrics.record_fill(symbol="AAPL", side="buy", quantity=10, price=180.03,
+                        expected_price=180.0, broker="paper")
+    now = time.time()
+    for pnl in (120.0, -40.0, 60.0):
+        metrics.record_trade(symbol="AAPL", side="buy", quantity=1, entry_price=100.0,
+                             exit_price=100.0 + pnl, entry_time=now - 60, exit_time=now)
+    export(112_000.0)
+    tradepulse.shutdown()
+""")
+
+
+@pytest.fixture(scope="module")
+def exported(server):
+    subprocess.run([sys.executable, "-c", BOT, server.otlp], check=True, timeout=60)
+
+    def snapshot_complete():
+        found = server.api("/performance?service=perf-bot")["performance"]
+        return found and found[0]["trades"] == 3 and found[0]["portfolio_value"] == 112_000.0
+
+    wait_until(snapshot_complete, what="performance snapshot of perf-bot")
+    return server
+
+
+def test_sdk_telemetry_gives_the_expected_snapshot_over_rest(exported):
+    (snap,) = exported.api("/performance?service=perf-bot")["performance"]
+    assert snap["service"] == "perf-bot" and snap["currency"] == "USD"
+    assert snap["portfolio_value"] == 112_000.0 and snap["cash"] == 56_000.0
+    growth = (101_000 / 100_000) * (99_000 / 101_000) * (99_000 / 99_000) * (112_000 / 109_000)
+    assert snap["total_return"] == pytest.approx(growth - 1, rel=1e-12)
+    assert snap["total_pnl"] == pytest.approx(112_000 - 100_000 - 10_000)
+    assert snap["max_drawdown"] == pytest.approx(99_000 / 101_000 - 1, rel=1e-12)
+    assert (snap["realized_pnl"], snap["unrealized_pnl"]) == (1_500.0, -200.0)
+    assert snap["gross_exposure"] == 2_400.0 and snap["net_exposure"] == 1_200.0
+    assert snap["largest_position_share"] == 0.75
+    assert snap["orders"] == 10 and snap["rejection_rate"] == pytest.approx(0.1)
+    assert 10 < snap["latency_p50_ms"] <= 25
+    assert snap["slippage_mean_bps"] == pytest.approx(0.03 / 180 * 10_000, rel=1e-6)
+    assert snap["by_broker"]["paper"]["orders"] == 10
+    assert snap["trades"] == 3 and snap["win_rate"] == pytest.approx(2 / 3)
+    assert snap["profit_factor"] == pytest.approx(180 / 40)
+    assert snap["sharpe_ratio"] is None and "daily returns" in snap["reasons"]["sharpe_ratio"]
+
+
+def test_period_summary_recomputes_the_same_figures_from_stored_points(exported):
+    live = exported.api("/performance?service=perf-bot")["performance"][0]
+    summary = exported.api("/performance/summary?service=perf-bot&period=all")
+    figures = summary["performance"]
+    for name in ("total_return", "max_drawdown", "total_pnl", "orders", "rejection_rate",
+                 "trades", "win_rate", "profit_factor", "latency_p99_ms"):
+        assert figures[name] == pytest.approx(live[name], rel=1e-9), name
+    assert len(summary["trades"]) == 3
+
+
+def test_history_of_a_field_reads_persisted_snapshots(start_server, tmp_path):
+    server = start_server({"performance_monitor": {"update_interval": 0.2}})
+    subprocess.run([sys.executable, "-c", BOT, server.otlp], check=True, timeout=60)
+
+    def persisted():
+        points = server.api("/performance/history?service=perf-bot&field=total_return")["points"]
+        return points and points[-1][1] == pytest.approx(112_000 / 109_000 * 0.99 - 1)
+
+    wait_until(persisted, what="persisted snapshot")
+    assert server.stop() == 0
+    restarted = start_server(data_dir=server.data_dir)
+    (snap,) = restarted.api("/performance?service=perf-bot")["performance"]
+    assert snap["portfolio_value"] == 112_000.0 and snap["trades"] == 3
+
+
+@pytest.mark.parametrize("query, named", [
+    ("/performance/history?field=sharpe_ratio", "service"),
+    ("/performance/history?service=perf-bot&field=colour", "field"),
+    ("/performance/history?service=perf-bot&field=sharpe_ratio&since=yesterday", "since"),
+    ("/performance/summary?service=perf-bot&period=fortnight", "period"),
+    ("/reports?service=perf-bot&period=month", "period"),
+    ("/reports?service=perf-bot&format=pdf", "format"),
+])
+def test_bad_performance_parameters_are_400s_naming_them(exported, query, named):
+    status, body = exported.get("/api/v1" + query)
+    assert status == 400 and body["error"].startswith(f"{named}:")
+
+
+def test_reports_come_as_json_html_and_csv(exported):
+    report = exported.api("/reports?service=perf-bot&period=day")
+    assert report["service"] == "perf-bot" and report["period"] == "day"
+    assert [t["pnl"] for t in report["best_trades"]] == [120.0, 60.0]
+    assert [t["pnl"] for t in report["worst_trades"]] == [-40.0]
+    with urllib.request.urlopen(
+            f"{exported.dashboard}/api/v1/reports?service=perf-bot&format=html") as response:
+        assert response.headers["Content-Type"].startswith("text/html")
+        page = response.read().decode()
+    assert "perf-bot day report" in page and "Win rate" in page and "<script" not in page
+    with urllib.request.urlopen(
+            f"{exported.dashboard}/api/v1/reports?service=perf-bot&format=csv") as response:
+        rows = list(csv.reader(io.StringIO(response.read().decode())))
+    values = {(r[0], r[1]): r[2] for r in rows if len(r) == 3}
+    assert float(values[("trades", "win_rate")]) == pytest.approx(2 / 3)
+    assert values[("report", "service")] == "perf-bot"
+
+
+def test_report_command_prints_the_report_from_the_data_directory(exported):
+    done = subprocess.run(
+        [sys.executable, "-m", "tradepulse_backend.cli", "report", "--service", "perf-bot",
+         "--period", "day", "--format", "csv", "--data-dir", str(exported.data_dir)],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "trades,trades,3" in done.stdout
+
+
+def test_report_command_names_a_missing_database(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "tradepulse_backend.cli", "report", "--service", "x",
+         "--data-dir", str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "no database" in done.stderr
