@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from . import bench_ingest, bench_traced
+from . import (
+    bench_ingest,
+    bench_performance_incremental,
+    bench_performance_stats,
+    bench_traced,
+)
 
 
 def main() -> None:
     print(bench_traced.format_result(bench_traced.run()), flush=True)
+    print(bench_performance_stats.format_result(bench_performance_stats.run()), flush=True)
+    print(bench_performance_incremental.format_result(bench_performance_incremental.run()),
+          flush=True)
     for line in bench_ingest.report(bench_ingest.run()):
         print(line, flush=True)
 

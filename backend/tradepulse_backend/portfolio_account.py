@@ -162,8 +162,7 @@ class PortfolioAccount:
         s = self.settings
         today = self.daily_return_now()
         days = self.days.plus(today) if today is not None else self.days
-        ordered = (rs.SortedReturns.from_list([*self.sorted_days.to_list(), today])
-                   if today is not None else self.sorted_days)
+        ordered = self.sorted_days.plus(today) if today is not None else self.sorted_days
         dd = self.drawdown
         annual = rs.cagr(days, s.annualization)
         return {

@@ -284,6 +284,14 @@ class SortedReturns:
         if not math.isnan(x):
             bisect.insort(self._values, float(x))
 
+    def plus(self, x: float) -> SortedReturns:
+        """A new instance with one more return (the live monitor's provisional day); O(n) copy,
+        no re-sort."""
+        other = SortedReturns()
+        other._values = list(self._values)
+        other.add(x)
+        return other
+
     def var(self, cutoff: float = 0.05) -> float:
         """The cutoff percentile with np.percentile's linear interpolation; NaN when empty."""
         _check_cutoff(cutoff)

@@ -201,3 +201,13 @@ def test_sorted_returns_round_trip_through_json_with_infinities() -> None:
     tail = SortedReturns([0.01, -math.inf, 0.02, math.inf, -0.05])
     restored = SortedReturns.from_list(_json_round_trip(tail.to_list()))
     assert restored.to_list() == tail.to_list() == ["-inf", -0.05, 0.01, 0.02, "inf"]
+
+
+def test_sorted_returns_plus_adds_one_return_without_changing_the_original():
+    from tradepulse_backend.running_stats import SortedReturns
+
+    base = SortedReturns([0.02, -0.01, 0.005])
+    more = base.plus(-0.03)
+    assert len(base) == 3 and len(more) == 4
+    assert more.cvar(0.5) == pytest.approx((-0.03 - 0.01) / 2)
+    assert base.var(0.0) == -0.01 and more.var(0.0) == -0.03

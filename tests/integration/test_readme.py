@@ -37,3 +37,10 @@ def test_the_observer_example_exports_the_portfolio_it_reads(server):
     series = server.api("/metrics?name=trading.portfolio.value&service=my-bot"
                         "&attr.trading.portfolio=main")["series"]
     assert series[0]["points"][-1][1] == 41_872.0
+
+
+def test_the_performance_monitor_example_prints_its_figures(server):
+    block = next(b for b in _python_blocks() if "PerformanceMonitor()" in b)
+    result = _run(block, server.otlp)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "+3.00% sharpe=8.98 max_dd=-0.69% win_rate=75%"
