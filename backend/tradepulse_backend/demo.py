@@ -105,6 +105,8 @@ def _print_banner(out: TextIO, urls: dict[str, str], data_dir: Path) -> None:
         f"    curl {api}/metrics",
         f"    curl '{api}/metrics?name=trading.portfolio.value&since=5m'",
         f"    curl {api}/traces",
+        f"    curl '{api}/performance?service=demo-bot'",
+        f"    curl '{api}/reports?service=demo-bot&format=html' > report.html",
         "Press Ctrl-C to stop.",
     ]
     out.write("\n".join(lines) + "\n")
@@ -143,7 +145,36 @@ def _print_summary(urls: dict[str, str], out: TextIO) -> None:
     out.write(f"[backend] stored {accepted['traces']:,} spans, {accepted['metrics']:,} points "
               f"in {storage['series']:,} series, {accepted['logs']:,} logs "
               f"from {storage['services']} service(s)\n")
+    _print_performance(urls, out)
     out.flush()
+
+
+def _print_performance(urls: dict[str, str], out: TextIO) -> None:
+    """One line of the demo bot's live figures, read from the performance API."""
+    try:
+        found = _get_json(urls["dashboard"] + "api/v1/performance?service=demo-bot")
+    except OSError:
+        return
+    for snap in found["performance"]:
+        out.write(f"[performance] value {_money(snap['portfolio_value'])} "
+                  f"{snap['currency'] or ''}, return {_pct(snap['total_return'])}, "
+                  f"max drawdown {_pct(snap['max_drawdown'])}, "
+                  f"win rate {_pct(snap['win_rate'], signed=False)} over {snap['trades']} "
+                  f"trades, {snap['orders']} orders in the last hour "
+                  f"({_pct(snap['rejection_rate'], signed=False)} rejected), "
+                  f"p99 latency {_number(snap['latency_p99_ms'])} ms\n")
+
+
+def _pct(value: float | None, *, signed: bool = True) -> str:
+    return "n/a" if value is None else (f"{value:+.2%}" if signed else f"{value:.0%}")
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.2f}"
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
 
 
 def _get_json(url: str) -> dict:

@@ -22,10 +22,13 @@ from typing import Any
 
 from tradepulse import conventions as conv
 
+from . import portfolio_update_otlp as otlp_update
 from .bus import PERFORMANCE_UPDATED, TELEMETRY_STORED, EventBus
 from .config import PerformanceMonitorConfig
 from .execution_quality import LATENCY_BOUNDS_S as _LATENCY_BOUNDS
 from .execution_quality import ExecutionCounts, ExecutionWindow, rebin, signed_slippage
+from .ingest.decode import decode_request
+from .ingest.pipeline import WritePipeline
 from .ingest.records import DecodedBatch
 from .performance_feed import (
     CUMULATIVE_INPUTS,
@@ -220,13 +223,14 @@ class PerformanceMonitor:
     """Live performance per (service, portfolio); feed it from the bus or directly."""
 
     def __init__(self, config: PerformanceMonitorConfig | None = None, *, store=None,
-                 bus: EventBus | None = None) -> None:
+                 bus: EventBus | None = None, pipeline: WritePipeline | None = None) -> None:
         self.config = config or PerformanceMonitorConfig()
         self.settings = ReturnSettings(self.config.annualization, self.config.risk_free_rate,
                                        self.config.timezone)
         self.calendar = TradingCalendar(self.config.timezone)
         self.store = store
         self.bus = bus
+        self.pipeline = pipeline
         self._services: dict[str, _ServiceState] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._latest: dict[tuple[str, str], PerformanceSnapshot] = {}
@@ -295,16 +299,26 @@ class PerformanceMonitor:
                               ) -> PerformanceSnapshot:
         """Feed the monitor directly (the coordinator and tests do); returns the new snapshot.
 
-        Raises ValueError naming the bad field; nothing is absorbed from a rejected update.
+        In a running backend the update is stored like exported telemetry (so history,
+        summaries and reports include it) and absorbed through the same path. Raises
+        ValueError naming the bad field (nothing of a rejected update is absorbed), or the
+        write pipeline's QueueFull / WriteFailed when storage cannot take it now.
         """
         update = parse_update(data)
         obs, closed = update.observations(), update.trades_closed()
-        if closed and self.store is not None:
-            from .store import performance as stored
-
-            stored.add_trades(self.store.engine, (_trade_row(t) for t in closed))
-        self._apply(obs, closed)
+        if self.pipeline is None:
+            self._apply(obs, closed)
+        else:
+            self._store_update(update.service, obs, closed)
         return self.get_current_performance(update.service, update.portfolio)
+
+    def _store_update(self, service: str, obs: list[Observation], closed: list[Trade]) -> None:
+        requests = [("metrics", otlp_update.metrics_request(service, obs))] if obs else []
+        if closed:
+            requests.append(("traces", otlp_update.trace_request(service, closed)))
+        for signal, request in requests:
+            self.pipeline.store(decode_request(signal, request, self.pipeline.series_ids))
+        self.flush()
 
     def _apply(self, obs: Iterable[Observation], closed: list[Trade]
                ) -> list[PerformanceSnapshot]:

@@ -45,7 +45,7 @@ class Backend:
             retry_after_seconds=config.ingest.retry_after_seconds,
         ), self.pipeline)
         self.performance = PerformanceMonitor(config.performance_monitor, store=self.store,
-                                              bus=self.bus)
+                                              bus=self.bus, pipeline=self.pipeline)
         self.reports = ReportScheduler(
             self.performance, config.performance_monitor.reports,
             config.storage.data_dir / "reports",

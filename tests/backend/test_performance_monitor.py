@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from tradepulse_backend.config import PerformanceMonitorConfig
+from tradepulse_backend.config import MonitoringConfig, PerformanceMonitorConfig
 from tradepulse_backend.performance import NUMERIC_FIELDS, PerformanceMonitor
 from tradepulse_backend.performance_history import recompute
-from tradepulse_backend.store import Store
+from tradepulse_backend.runtime import Backend
+from tradepulse_backend.store import performance as stored
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)  # a Monday
 HOUR = 3600.0
@@ -255,41 +256,70 @@ def test_bad_updates_name_the_field_and_change_nothing(data, named):
     assert monitor.get_current_performance("bot").to_dict() == before
 
 
+def backend_in(data_dir) -> Backend:
+    """A real backend (store, bus, write pipeline, monitor) without network listeners."""
+    backend = Backend(MonitoringConfig(storage={"data_dir": data_dir},
+                                       ingest={"grpc_port": None}))
+    backend.start()
+    return backend
+
+
 def test_snapshots_and_state_survive_a_restart(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'db'}", tmp_path)
-    first = PerformanceMonitor(store=store)
-    first.start()
+    first = backend_in(tmp_path)
     times, values = hourly(40), random_walk(40, 5)
-    feed(first, times[:30], values[:30])
-    first.update_portfolio_data({"service": "bot", "timestamp": times[29] + 1,
-                                 "trades": [{"pnl": 5.0}, {"pnl": -2.0}]})
+    feed(first.performance, times[:30], values[:30])
+    first.performance.update_portfolio_data({"service": "bot", "timestamp": times[29] + 1,
+                                             "trades": [{"pnl": 5.0}, {"pnl": -2.0}]})
     first.close()
-    second = PerformanceMonitor(store=store)
-    second.start()
-    resumed = feed(second, times[30:], values[30:])
+    second = backend_in(tmp_path)
+    resumed = feed(second.performance, times[30:], values[30:])
+    engine = second.store.engine
     second.close()
     reference = feed(PerformanceMonitor(), times, values)
     for name in ("total_return", "sharpe_ratio", "max_drawdown", "var_95", "days", "ytd_return"):
         assert getattr(resumed, name) == pytest.approx(getattr(reference, name), rel=1e-9)
     assert resumed.trades == 2 and resumed.win_rate == 0.5
-    from tradepulse_backend.store import performance as stored
-
-    history = stored.snapshot_history(store.engine, "bot", "", 0, 2**62, 100)
+    history = stored.snapshot_history(engine, "bot", "", 0, 2**62, 100)
     assert len(history) == 2
     assert history[-1][1]["total_return"] == pytest.approx(resumed.total_return)
-    store.close()
+
+
+def test_state_lost_in_a_crash_is_rebuilt_from_stored_points(tmp_path):
+    first = backend_in(tmp_path)
+    times, values = hourly(30), random_walk(30, 9)
+    feed(first.performance, times, values)
+    first.pipeline.close()     # a crash: nothing persisted by the monitor
+    first.store.engine.dispose()
+    second = backend_in(tmp_path)
+    rebuilt = second.performance.get_current_performance("bot")
+    second.close()
+    reference = feed(PerformanceMonitor(), times, values)
+    assert rebuilt.total_return == pytest.approx(reference.total_return, rel=1e-12)
+    assert rebuilt.sharpe_ratio == pytest.approx(reference.sharpe_ratio, rel=1e-9)
+
+
+def test_directly_fed_data_is_stored_for_period_summaries(tmp_path):
+    backend = backend_in(tmp_path)
+    times, values = hourly(60), random_walk(60, 11)
+    live = feed(backend.performance, times, values)
+    summary = backend.performance.get_performance_summary(
+        "bot", "all", now_ns=int(times[-1] * 1e9) + 1)["performance"]
+    backend.close()
+    for name in ("total_return", "sharpe_ratio", "sortino_ratio", "max_drawdown", "var_95",
+                 "cvar_95", "weekly_return", "longest_drawdown_days"):
+        assert summary[name] == pytest.approx(getattr(live, name), rel=1e-9), name
 
 
 def test_persist_writes_one_snapshot_per_changed_portfolio(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'db'}", tmp_path)
-    monitor = PerformanceMonitor(store=store)
+    backend = backend_in(tmp_path)
+    monitor = backend.performance
     feed(monitor, hourly(3), [1.0, 2.0, 3.0], service="a")
     feed(monitor, hourly(3), [1.0, 2.0, 3.0], service="b")
     assert monitor.persist() == 2
     assert monitor.persist() == 0
     feed(monitor, [hourly(4)[-1]], [4.0], service="a")
     assert monitor.persist() == 1
-    store.close()
+    backend.close()
 
 
 def test_a_long_history_keeps_a_year_to_date_base_across_the_new_year():

@@ -40,7 +40,14 @@ def test_the_demo_prints_the_dashboard_url_and_its_bot_data_reaches_the_rest_api
             series = json.load(response)["series"]
         return status["ingest"]["accepted"]["traces"] > 0 and series and series[0]["points"]
 
+    def performance_snapshot():
+        url = dashboard + "api/v1/performance?service=demo-bot"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            found = json.load(response)["performance"]
+        return found and found[0]["portfolio_value"] and found[0]["orders"] > 0
+
     wait_until(stored_spans_and_portfolio, timeout=30, what="demo data in the REST API")
+    wait_until(performance_snapshot, timeout=30, what="demo-bot performance snapshot")
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, rest
