@@ -41,6 +41,7 @@ def recompute(times_ns: np.ndarray, values: np.ndarray, flows: np.ndarray,
     closes = index[last_of_day]
     previous = np.concatenate(([1.0], closes[:-1]))
     defined = previous > 0
+    defined[0] &= bool(last_of_day[0] > 0)  # a first day with one value has no return
     daily = closes[defined] / previous[defined] - 1.0
     stats = ps.summary(daily, risk_free=settings.risk_free_rate,
                        annualization=settings.annualization)
@@ -54,7 +55,7 @@ def recompute(times_ns: np.ndarray, values: np.ndarray, flows: np.ndarray,
         "portfolio_value": float(values[-1]),
         "total_pnl": float(values[-1] - values[0] - flows[1:].sum()),
         "pnl_today": float(values[-1] - prev_close_value - flows[max(today_start, 1):].sum()),
-        "daily_return": float(daily[-1]) if defined[-1] else None,
+        "daily_return": float(closes[-1] / previous[-1] - 1.0) if previous[-1] > 0 else None,
         "weekly_return": _since_base(index, closes, days[last_of_day], TradingCalendar.week),
         "monthly_return": _since_base(index, closes, days[last_of_day], TradingCalendar.month),
         "ytd_return": _since_base(index, closes, days[last_of_day], TradingCalendar.year),

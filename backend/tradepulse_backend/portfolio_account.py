@@ -3,7 +3,8 @@
 Returns are time-weighted: each new value is compared with the previous one net of the
 external cash flows reported since (deposits are not profit), and chained into an index that
 starts at 1.0. Daily returns are the index's closes per local trading day; the current day
-counts with its latest value as a provisional close.
+counts with its latest value as a provisional close, and the first day counts only if it has
+more than one value.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class PortfolioAccount:
         self.net_flows = 0.0
         self.flows_today = 0.0
         self.day: int | None = None
+        self.day_points = 0
+        self.closes = 0
         self.prev_close_index = 1.0
         self.prev_close_value: float | None = None
         self.bases = {"week": 1.0, "month": 1.0, "year": 1.0}
@@ -116,17 +119,18 @@ class PortfolioAccount:
         self.net_flows += flow
         self.flows_today += flow
         self.value, self.last_ns = value, time_ns
+        self.day_points += 1
         self.drawdown.add(time_ns / 1e9, self.index)
 
     def _start(self, time_ns: int, value: float, day: int) -> None:
         self.first_ns = self.last_ns = time_ns
         self.first_value = self.value = self.prev_close_value = value
         self.pending_flow = 0.0
-        self.day = day
+        self.day, self.day_points = day, 1
         self.drawdown.add(time_ns / 1e9, self.index)
 
     def _close_day(self, new_day: int) -> None:
-        if self.prev_close_index > 0:
+        if self.prev_close_index > 0 and self._day_has_return():
             daily = self.index / self.prev_close_index - 1.0
             self.days.add(daily)
             self.sorted_days.add(daily)
@@ -136,7 +140,8 @@ class PortfolioAccount:
                 self.bases[period] = self.index
         self.prev_close_index, self.prev_close_value = self.index, self.value
         self.flows_today = 0.0
-        self.day = new_day
+        self.day, self.day_points = new_day, 0
+        self.closes += 1
 
     def set_level(self, name: str, value: float) -> None:
         """The latest value of a portfolio-level gauge (cash, P&L, VaR, exposure, ...)."""
@@ -155,14 +160,20 @@ class PortfolioAccount:
             return {}
         return {**self._returns(), **self._risk(), **self.trades.figures()}
 
+    def _day_has_return(self) -> bool:
+        """A day's return needs an earlier value: the previous close or, on the first day,
+        an earlier value that day (a bot reporting once a day starts with its second day)."""
+        return self.closes > 0 or self.day_points > 1
+
     def daily_return_now(self) -> float | None:
         return self.index / self.prev_close_index - 1.0 if self.prev_close_index > 0 else None
 
     def _returns(self) -> dict[str, Any]:
         s = self.settings
         today = self.daily_return_now()
-        days = self.days.plus(today) if today is not None else self.days
-        ordered = self.sorted_days.plus(today) if today is not None else self.sorted_days
+        counted = today is not None and self._day_has_return()
+        days = self.days.plus(today) if counted else self.days
+        ordered = self.sorted_days.plus(today) if counted else self.sorted_days
         dd = self.drawdown
         annual = rs.cagr(days, s.annualization)
         return {
@@ -231,7 +242,8 @@ class PortfolioAccount:
     # --- persistence ----------------------------------------------------------------------
 
     _SCALARS = ("first_ns", "first_value", "last_ns", "value", "index", "pending_flow",
-                "net_flows", "flows_today", "day", "prev_close_index", "prev_close_value",
+                "net_flows", "flows_today", "day", "day_points", "closes", "prev_close_index",
+                "prev_close_value",
                 "undefined_returns", "late_points", "currency", "positions_ns")
 
     def to_dict(self) -> dict[str, Any]:

@@ -329,3 +329,32 @@ def test_a_long_history_keeps_a_year_to_date_base_across_the_new_year():
     snapshot = feed(monitor, times, [100.0, 100.0, 110.0, 121.0, 121.0, 133.1])
     assert snapshot.ytd_return == pytest.approx(0.21)   # base: the 2025-12-31 close of 110
     assert snapshot.total_return == pytest.approx(0.331)
+
+
+def test_daily_closes_through_the_monitor_match_empyrical_on_their_returns():
+    import empyrical as ep
+
+    config = PerformanceMonitorConfig(risk_free_rate=0.0001)
+    monitor = PerformanceMonitor(config)
+    closes = random_walk(400, 21, crash_at=200)
+    days = [(T0 + timedelta(days=i)).timestamp() for i in range(400)]
+    snapshot = feed(monitor, days, closes)
+    r = np.diff(closes) / np.array(closes[:-1])
+    rf, ann = 0.0001, 252
+    expected = {
+        "days": len(r),
+        "total_return": ep.cum_returns_final(r),
+        "annualized_return": ep.annual_return(r, annualization=ann),
+        "volatility": ep.annual_volatility(r, annualization=ann),
+        "sharpe_ratio": ep.sharpe_ratio(r, risk_free=rf, annualization=ann),
+        "sortino_ratio": ep.sortino_ratio(r, required_return=rf, annualization=ann),
+        "max_drawdown": ep.max_drawdown(r),
+        "var_95": ep.value_at_risk(r),
+        "cvar_95": ep.conditional_value_at_risk(r),
+        "best_day": r.max(),
+        "worst_day": r.min(),
+    }
+    for name, value in expected.items():
+        assert getattr(snapshot, name) == pytest.approx(float(value), rel=1e-9), name
+    calmar = ep.annual_return(r, annualization=ann) / abs(ep.max_drawdown(r))
+    assert snapshot.calmar_ratio == pytest.approx(calmar, rel=1e-9)

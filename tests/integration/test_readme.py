@@ -43,4 +43,4 @@ def test_the_performance_monitor_example_prints_its_figures(server):
     block = next(b for b in _python_blocks() if "PerformanceMonitor()" in b)
     result = _run(block, server.otlp)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "+3.00% sharpe=8.98 max_dd=-0.69% win_rate=75%"
+    assert result.stdout.strip() == "+3.00% sharpe=10.55 max_dd=-0.69% win_rate=75%"
