@@ -238,6 +238,7 @@ class PerformanceMonitor:
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._unsubscribe = None
+        self.skipped_points = 0
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -353,6 +354,9 @@ class PerformanceMonitor:
         return found
 
     def _absorb_point(self, obs: Observation) -> bool:
+        if not _finite_input(obs.value):
+            self.skipped_points += 1
+            return False
         state = self._service(obs.service)
         state.last_ns = max(state.last_ns, obs.time_ns)
         value = obs.value
@@ -457,6 +461,13 @@ class PerformanceMonitor:
         if replay:
             self._apply((_stored_observation(row) for row in replay), [])
             logger.info("performance: replayed %d stored points after restart", len(replay))
+
+
+def _finite_input(value: float | Histogram) -> bool:
+    """NaN or infinite inputs (valid OTLP, meaningless as money) would poison every figure."""
+    if isinstance(value, Histogram):
+        return math.isfinite(value.sum) and all(map(math.isfinite, value.counts))
+    return math.isfinite(value)
 
 
 REPLAY_MARGIN_NS = 300 * 10**9

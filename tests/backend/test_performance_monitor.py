@@ -358,3 +358,21 @@ def test_daily_closes_through_the_monitor_match_empyrical_on_their_returns():
         assert getattr(snapshot, name) == pytest.approx(float(value), rel=1e-9), name
     calmar = ep.annual_return(r, annualization=ann) / abs(ep.max_drawdown(r))
     assert snapshot.calmar_ratio == pytest.approx(calmar, rel=1e-9)
+
+
+def test_non_finite_otlp_values_are_skipped_not_absorbed():
+    from tradepulse_backend.ingest.decode import decode_request
+    from tradepulse_backend.performance_feed import Observation
+    from tradepulse_backend.portfolio_update_otlp import metrics_request
+
+    monitor = PerformanceMonitor()
+    good = feed(monitor, hourly(2), [100.0, 110.0]).to_dict()
+    t = int(hourly(3)[-1] * 1e9)
+    bad = [Observation("bot", "trading.portfolio.value", {}, t, 0, float("nan")),
+           Observation("bot", "trading.position.market_value", {"trading.symbol": "X"}, t, 0,
+                       float("inf"))]
+    monitor.absorb(decode_request("metrics", metrics_request("bot", bad)))
+    assert monitor.skipped_points == 2
+    after = monitor.get_current_performance("bot").to_dict()
+    assert after == good
+    json.dumps(after, allow_nan=False)

@@ -30,6 +30,10 @@ ENDPOINTS = {
     "trace": "/api/v1/traces/<trace_id>",
     "spans": "/api/v1/spans?service=&name=",
     "logs": "/api/v1/logs?service=&severity=&contains=",
+    "performance": "/api/v1/performance?service=&portfolio=",
+    "performance_history": "/api/v1/performance/history?service=&field=&since=",
+    "performance_summary": "/api/v1/performance/summary?service=&period=day|week|month|ytd|all",
+    "reports": "/api/v1/reports?service=&period=day|week&format=json|html|csv",
     "health": "/healthz",
 }
 
@@ -66,6 +70,9 @@ def status():
             **queries.storage_counts(b.store.engine),
             "database_bytes": _file_size(db_path),
         },
+        performance={"services": len(b.performance.services()),
+                     "backlog": b.performance.backlog,
+                     "skipped_points": b.performance.skipped_points},
         config=redacted(b.config),
     )
 
