@@ -120,14 +120,20 @@ def period_bounds(period: str, now_ns: int, calendar: TradingCalendar) -> int:
 
 def summarize_period(monitor: PerformanceMonitor, service: str, period: str, portfolio: str,
                      *, now_ns: int) -> dict[str, Any]:
-    """Every figure of one bot's portfolio over a period, from stored points and trades."""
+    """Every figure of one bot's portfolio over a period, from stored points and trades.
+
+    Returns are measured from the last value before the period (the previous close for
+    `day`), or from the period's first value when there is none.
+    """
     from .performance import PerformanceSnapshot
     from .store import performance as stored
 
     engine = monitor.store.engine
     since = period_bounds(period, now_ns, monitor.calendar)
     rows = stored.raw_points(engine, _INPUTS, since, now_ns, service=service)
-    mine = [r for r in rows if str(r["attributes"].get(conv.ATTR_PORTFOLIO, "")) == portfolio]
+    base = stored.last_points_before(engine, conv.METRIC_PORTFOLIO_VALUE, service, since)
+    mine = [r for r in base + rows
+            if str(r["attributes"].get(conv.ATTR_PORTFOLIO, "")) == portfolio]
     figures = _return_figures(mine, monitor)
     figures.update(execution_figures(rows, since, monitor.config.execution_window))
     closed = stored.trades_between(engine, service, since, now_ns, portfolio)

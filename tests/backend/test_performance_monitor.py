@@ -376,3 +376,19 @@ def test_non_finite_otlp_values_are_skipped_not_absorbed():
     after = monitor.get_current_performance("bot").to_dict()
     assert after == good
     json.dumps(after, allow_nan=False)
+
+
+def test_a_period_summary_measures_from_the_last_value_before_the_period(tmp_path):
+    backend = backend_in(tmp_path)
+    monday = datetime(2026, 3, 2, 20, tzinfo=UTC).timestamp()
+    tuesday = datetime(2026, 3, 3, 15, tzinfo=UTC).timestamp()
+    feed(backend.performance, [monday - 3600, monday, tuesday, tuesday + 60],
+         [90.0, 100.0, 104.0, 105.0])
+    now_ns = int((tuesday + 120) * 1e9)
+    day = backend.performance.get_performance_summary("bot", "day", now_ns=now_ns)
+    week = backend.performance.get_performance_summary("bot", "week", now_ns=now_ns)
+    backend.close()
+    assert day["performance"]["daily_return"] == pytest.approx(0.05)
+    assert day["performance"]["total_return"] == pytest.approx(0.05)
+    assert day["performance"]["days"] == 1
+    assert week["performance"]["total_return"] == pytest.approx(105 / 90 - 1)

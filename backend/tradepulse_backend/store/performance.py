@@ -108,6 +108,39 @@ def raw_points(engine: Engine, names: Iterable[str], since_ns: int, until_ns: in
     return found
 
 
+def last_points_before(engine: Engine, name: str, service: str, before_ns: int
+                       ) -> list[dict[str, Any]]:
+    """The newest stored number point of each series of a metric older than `before_ns`:
+    the base a period's first return is measured from."""
+    found = []
+    with engine.connect() as conn:
+        metas = conn.execute(text(
+            "SELECT id, name, service_name, kind, temporality, monotonic, attributes "
+            "FROM series WHERE name = :name AND service_name = :service"),
+            {"name": name, "service": service}).mappings().all()
+        for meta in metas:
+            row = conn.execute(text(
+                "SELECT time_ns, start_ns, value FROM (" + _LATEST_BEFORE.format("points") +
+                " UNION ALL " + _LATEST_BEFORE.format("points_staging") +
+                ") ORDER BY time_ns DESC LIMIT 1"), {"sid": meta["id"], "before": before_ns}
+            ).first()
+            if row is not None and row[2] is not None:
+                found.append(_row_dict(dict(meta), json.loads(meta["attributes"]), *row))
+    return found
+
+
+_LATEST_BEFORE = ("SELECT * FROM (SELECT time_ns, start_ns, value FROM {} WHERE series_id = :sid "
+                  "AND time_ns < :before ORDER BY time_ns DESC LIMIT 1)")
+
+
+def _row_dict(meta: dict[str, Any], attrs: dict[str, Any], time_ns: int, start_ns: int,
+              value: Any) -> dict[str, Any]:
+    return {"name": meta["name"], "service": meta["service_name"], "attributes": attrs,
+            "kind": meta["kind"], "temporality": meta["temporality"],
+            "monotonic": bool(meta["monotonic"]), "time_ns": time_ns, "start_ns": start_ns,
+            "value": value}
+
+
 def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
                  ) -> list[dict[str, Any]]:
     histogram = meta["kind"] == KIND_HISTOGRAM
@@ -120,8 +153,5 @@ def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
             value = metrics_pb2.HistogramDataPoint.FromString(value)
         elif value is None:
             continue
-        out.append({"name": meta["name"], "service": meta["service_name"],
-                    "attributes": attrs, "kind": meta["kind"],
-                    "temporality": meta["temporality"], "monotonic": bool(meta["monotonic"]),
-                    "time_ns": time_ns, "start_ns": start_ns, "value": value})
+        out.append(_row_dict(meta, attrs, time_ns, start_ns, value))
     return out
