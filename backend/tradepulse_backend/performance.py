@@ -36,6 +36,7 @@ from .performance_feed import (
     IncreaseCursor,
     Observation,
     Trade,
+    histogram_of,
     observations,
     trades,
 )
@@ -477,8 +478,7 @@ REPLAY_MARGIN_NS = 300 * 10**9
 def _stored_observation(row: dict[str, Any]) -> Observation:
     value = row["value"]
     if not isinstance(value, float | int):
-        value = Histogram(tuple(value.explicit_bounds), tuple(float(c) for c in
-                          value.bucket_counts), value.sum, float(value.count))
+        value = histogram_of(value)
     return Observation(row["service"], row["name"], row["attributes"], row["time_ns"],
                        row["start_ns"], value, row["temporality"] == 1, row["monotonic"])
 

@@ -100,9 +100,14 @@ def observations(batch: DecodedBatch) -> Iterator[Observation]:
 
 def _point_value(kind: str, point) -> float | Histogram:
     if kind == KIND_HISTOGRAM:
-        return Histogram(tuple(point.explicit_bounds), tuple(float(c) for c in
-                         point.bucket_counts), point.sum, float(point.count))
+        return histogram_of(point)
     return point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
+
+
+def histogram_of(point) -> Histogram:
+    """An OTLP HistogramDataPoint's buckets, sum and count."""
+    return Histogram(tuple(point.explicit_bounds), tuple(float(c) for c in point.bucket_counts),
+                     point.sum, float(point.count))
 
 
 def trades(batch: DecodedBatch) -> Iterator[Trade]:
