@@ -345,6 +345,9 @@ class PerformanceMonitor:
     def _execution_touched(self, ordered: list[Observation]) -> set[tuple[str, str]]:
         """Execution figures are per service: every portfolio of a bot sees its orders."""
         services = {o.service for o in ordered if o.name in _EXECUTION}
+        for service in services:
+            if not self._services[service].accounts:
+                self._services[service].account("")
         return {(s, p) for s in services for p in self._services[s].accounts}
 
     def _service(self, name: str) -> _ServiceState:

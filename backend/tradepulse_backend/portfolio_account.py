@@ -156,9 +156,8 @@ class PortfolioAccount:
 
     def figures(self) -> dict[str, Any]:
         """Every field of the snapshot this account contributes, with None where undefined."""
-        if self.first_ns is None:
-            return {}
-        return {**self._returns(), **self._risk(), **self.trades.figures()}
+        returns = self._returns() if self.first_ns is not None else {}
+        return {**returns, **self._risk(), **self.trades.figures()}
 
     def _day_has_return(self) -> bool:
         """A day's return needs an earlier value: the previous close or, on the first day,

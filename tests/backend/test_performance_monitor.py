@@ -392,3 +392,14 @@ def test_a_period_summary_measures_from_the_last_value_before_the_period(tmp_pat
     assert day["performance"]["total_return"] == pytest.approx(0.05)
     assert day["performance"]["days"] == 1
     assert week["performance"]["total_return"] == pytest.approx(105 / 90 - 1)
+
+
+def test_a_bot_without_portfolio_values_still_gets_execution_and_trade_figures():
+    monitor = PerformanceMonitor()
+    snapshot = monitor.update_portfolio_data({
+        "service": "router", "timestamp": T0.timestamp(),
+        "orders": [{"status": "filled"}, {"status": "rejected"}], "trades": [{"pnl": 4.0}]})
+    assert snapshot.orders == 2 and snapshot.rejection_rate == 0.5
+    assert snapshot.trades == 1 and snapshot.win_rate == 1.0
+    assert snapshot.portfolio_value is None
+    assert snapshot.reasons["total_return"] == "no portfolio value reported yet"
