@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
 from tradepulse import conventions as conv
 
 from . import portfolio_update_otlp as otlp_update
@@ -38,6 +40,7 @@ from .performance_feed import (
     Trade,
     histogram_of,
     observations,
+    trade_from_span,
     trades,
 )
 from .portfolio_account import PortfolioAccount, ReturnSettings
@@ -450,6 +453,10 @@ class PerformanceMonitor:
 
         engine = self.store.engine
         saved = stored.load_states(engine)
+        since = min((d["saved_ns"] for d in saved.values()), default=0) - REPLAY_MARGIN_NS
+        stored.add_trades(engine, (_trade_row(trade) for service, body in
+                                   stored.trade_spans_since(engine, since)
+                                   if (trade := trade_from_span(Span.FromString(body), service))))
         with self._lock:
             for name, data in saved.items():
                 self._services[name] = _ServiceState.from_dict(
@@ -460,8 +467,7 @@ class PerformanceMonitor:
             for name, state in self._services.items():
                 for portfolio in state.accounts:
                     self._snapshot(name, portfolio)
-        since = min((d["saved_ns"] for d in saved.values()), default=0)
-        replay = stored.raw_points(engine, _HANDLERS, since - REPLAY_MARGIN_NS, 2**63 - 1)
+        replay = stored.raw_points(engine, _HANDLERS, since, 2**63 - 1)
         if replay:
             self._apply((_stored_observation(row) for row in replay), [])
             logger.info("performance: replayed %d stored points after restart", len(replay))
@@ -495,7 +501,7 @@ def _trade_row(trade: Trade) -> dict[str, Any]:
     return {"service_name": trade.service, "portfolio": trade.portfolio,
             "symbol": trade.symbol, "side": trade.side, "pnl": trade.pnl,
             "trade_return": trade.trade_return, "quantity": trade.quantity,
-            "entry_ns": trade.entry_ns, "exit_ns": trade.exit_ns}
+            "entry_ns": trade.entry_ns, "exit_ns": trade.exit_ns, "span_key": trade.span_key}
 
 
 # --- what each monitored metric does ------------------------------------------------------

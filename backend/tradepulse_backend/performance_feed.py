@@ -77,6 +77,7 @@ class Trade:
     exit_ns: int
     quantity: float | None = None
     trade_return: float | None = None
+    span_key: bytes = b""
 
     def to_dict(self) -> dict[str, Any]:
         return {"service": self.service, "portfolio": self.portfolio, "symbol": self.symbol,
@@ -134,7 +135,8 @@ def trade_from_span(span: Span, service: str) -> Trade | None:
         symbol=str(attrs.get(conv.ATTR_SYMBOL, "")), side=str(attrs.get(conv.ATTR_SIDE, "")),
         pnl=float(pnl), entry_ns=span.start_time_unix_nano, exit_ns=span.end_time_unix_nano,
         quantity=_number(attrs.get(conv.ATTR_TRADE_QUANTITY)),
-        trade_return=_number(attrs.get(conv.ATTR_TRADE_RETURN)))
+        trade_return=_number(attrs.get(conv.ATTR_TRADE_RETURN)),
+        span_key=span.trace_id + span.span_id)
 
 
 def _number(value: Any) -> float | None:

@@ -4,6 +4,7 @@ turned into the same observations the OTLP path produces."""
 from __future__ import annotations
 
 import bisect
+import os
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -165,7 +166,7 @@ class PortfolioUpdate(BaseModel):
         return [Trade(self.service, self.portfolio, t.symbol, t.side, t.pnl,
                       _ns(t.entry_time) if t.entry_time is not None else now,
                       _ns(t.exit_time) if t.exit_time is not None else now,
-                      t.quantity, t.trade_return) for t in self.trades]
+                      t.quantity, t.trade_return, os.urandom(24)) for t in self.trades]
 
 
 def histogram(bounds: tuple[float, ...], values: list[float]) -> Histogram:

@@ -4,7 +4,6 @@ read it) and reaches the monitor through the same write path."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -47,7 +46,7 @@ def trace_request(service: str, trades: list[Trade]) -> ExportTraceServiceReques
     scope_spans.scope.name = SCOPE
     for trade in trades:
         span = scope_spans.spans.add(
-            trace_id=os.urandom(16), span_id=os.urandom(8), name=conv.SPAN_TRADE,
+            trace_id=trade.span_key[:16], span_id=trade.span_key[16:], name=conv.SPAN_TRADE,
             kind=trace_pb2.Span.SPAN_KIND_INTERNAL, start_time_unix_nano=trade.entry_ns,
             end_time_unix_nano=trade.exit_ns)
         span.attributes.extend(_attributes({

@@ -403,3 +403,20 @@ def test_a_bot_without_portfolio_values_still_gets_execution_and_trade_figures()
     assert snapshot.trades == 1 and snapshot.win_rate == 1.0
     assert snapshot.portfolio_value is None
     assert snapshot.reasons["total_return"] == "no portfolio value reported yet"
+
+
+def test_trades_stored_before_a_crash_are_counted_once_after_restart(tmp_path):
+    first = backend_in(tmp_path)
+    first.performance.update_portfolio_data({"service": "bot", "timestamp": T0.timestamp(),
+                                             "portfolio_value": 1.0,
+                                             "trades": [{"pnl": 3.0}, {"pnl": -1.0}]})
+    with first.store.engine.begin() as conn:   # the monitor had not written them yet
+        conn.exec_driver_sql("DELETE FROM trades")
+    first.pipeline.close()
+    first.store.engine.dispose()
+    second = backend_in(tmp_path)
+    assert second.performance.get_current_performance("bot").trades == 2
+    second.close()
+    third = backend_in(tmp_path)
+    assert third.performance.get_current_performance("bot").trades == 2
+    third.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .schema import INSERT_COLUMNS
 
@@ -71,3 +72,9 @@ def touch_resources_sql(engine: Engine) -> str:
 def _placeholder(engine: Engine, _index: int) -> str:
     style = engine.dialect.paramstyle
     return {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(style, "?")
+
+
+def insert_ignoring_duplicates(engine: Engine, table: Table) -> Insert:
+    """An INSERT that skips rows whose unique keys are already stored."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()

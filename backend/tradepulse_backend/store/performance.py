@@ -10,7 +10,11 @@ from typing import Any
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import Engine, text
 
+from tradepulse import conventions as conv
+
 from ..ingest.records import KIND_HISTOGRAM
+from .dialects import insert_ignoring_duplicates
+from .retention import first_id_at_or_after
 from .schema import performance_snapshots, performance_state, trades
 
 _NUMBER_ROWS = (
@@ -44,10 +48,21 @@ def load_states(engine: Engine) -> dict[str, dict[str, Any]]:
 
 
 def add_trades(engine: Engine, rows: Iterable[dict[str, Any]]) -> None:
+    """Store closed trades; one already stored (same span) is skipped, so replays are safe."""
     rows = list(rows)
     if rows:
         with engine.begin() as conn:
-            conn.execute(trades.insert(), rows)
+            conn.execute(insert_ignoring_duplicates(engine, trades), rows)
+
+
+def trade_spans_since(engine: Engine, since_ns: int) -> list[tuple[str, bytes]]:
+    """(service, span body) of `trading.trade` spans stored from about `since_ns` on."""
+    first = first_id_at_or_after(engine, "spans", "start_ns", since_ns)
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT r.service_name, s.body FROM spans s JOIN resources r ON r.id = s.resource_id "
+            "WHERE s.id >= :first AND s.name = :name ORDER BY s.id"),
+            {"first": first, "name": conv.SPAN_TRADE}).all()]
 
 
 def trades_between(engine: Engine, service: str | None, since_ns: int, until_ns: int,

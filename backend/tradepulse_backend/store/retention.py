@@ -49,7 +49,7 @@ def _delete_older(engine: Engine, table: str, column: str, cutoff_ns: int) -> in
 
 def _delete_by_id(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
     """Rows arrive in time order, so ids are searched for the cutoff instead of a time index."""
-    boundary = _first_id_at_or_after(engine, table, column, cutoff_ns)
+    boundary = first_id_at_or_after(engine, table, column, cutoff_ns)
     total = 0
     while True:
         with engine.begin() as conn:
@@ -63,7 +63,9 @@ def _delete_by_id(engine: Engine, table: str, column: str, cutoff_ns: int) -> in
             return total
 
 
-def _first_id_at_or_after(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+def first_id_at_or_after(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+    """Binary search of the first row id whose `column` is at or after cutoff_ns (rows of the
+    spans and logs tables arrive roughly in time order)."""
     with engine.connect() as conn:
         low, high = conn.execute(text(f"SELECT MIN(id), MAX(id) FROM {table}")).one()
         if low is None:

@@ -178,5 +178,6 @@ trades = Table(
     Column("quantity", Float, nullable=True),
     Column("entry_ns", Integer, nullable=False),
     Column("exit_ns", Integer, nullable=False),
+    Column("span_key", LargeBinary, nullable=False, unique=True),
     Index("ix_trades_service_exit", "service_name", "exit_ns"),
 )

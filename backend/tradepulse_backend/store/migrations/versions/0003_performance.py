@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Float, nullable=True),
         sa.Column("entry_ns", sa.Integer, nullable=False),
         sa.Column("exit_ns", sa.Integer, nullable=False),
+        sa.Column("span_key", sa.LargeBinary, nullable=False, unique=True),
     )
     op.create_index("ix_trades_service_exit", "trades", ["service_name", "exit_ns"])
 
