@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--config", type=Path, default=None, metavar="FILE")
     report.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
     report.add_argument("--service", required=True, help="the bot's service.name")
-    report.add_argument("--portfolio", default="", help="portfolio attribute (default: none)")
+    report.add_argument("--portfolio", default=None,
+                        help="trading.portfolio attribute (default: the bot's only or unnamed)")
     report.add_argument("--period", choices=["day", "week"], default="day")
     report.add_argument("--format", choices=["html", "csv", "json"], default="html",
                         dest="fmt")

@@ -132,6 +132,8 @@ class PerformanceSnapshot:
         """A snapshot from computed figures: non-finite numbers become None with a reason."""
         known = {f.name for f in fields(cls)}
         clean = {k: _finite(v) for k, v in figures.items() if k in known}
+        if clean.get("days", 0) < MIN_DAYS:
+            clean.update(dict.fromkeys(_DAILY_STATS & clean.keys()))
         snapshot = cls(**identity, **clean)
         snapshot.reasons = {name: reason for name in NUMERIC_FIELDS
                             if getattr(snapshot, name) is None
@@ -146,6 +148,9 @@ class PerformanceSnapshot:
         return getattr(self, name)
 
 
+MIN_DAYS = 2
+"""Daily statistics (annualized figures, ratios, VaR) need this many daily returns: annualizing
+or taking a percentile of a single day would print numbers that mean nothing."""
 NUMERIC_FIELDS = tuple(
     f.name for f in fields(PerformanceSnapshot)
     if f.type in ("float | None",) and f.name != "timestamp")
@@ -173,8 +178,8 @@ def null_reason(name: str, snapshot: PerformanceSnapshot) -> str | None:
     """Why a figure is null, in words for the API and the page."""
     if snapshot.portfolio_value is None and name not in _EXECUTION_FIELDS:
         return "no portfolio value reported yet"
-    if name in _DAILY_STATS and snapshot.days < 2:
-        return "needs at least 2 daily returns"
+    if name in _DAILY_STATS and snapshot.days < MIN_DAYS:
+        return f"needs at least {MIN_DAYS} daily returns"
     if snapshot.undefined_returns and name in _DAILY_STATS | {"daily_return", "total_return"}:
         return "portfolio value was zero or negative, so returns from there are undefined"
     if name in _EXECUTION_FIELDS:
@@ -414,14 +419,17 @@ class PerformanceMonitor:
             return sorted(self._services)
 
     def get_performance_summary(self, service: str, period: str = "all",
-                                portfolio: str = "", *, now_ns: int | None = None
+                                portfolio: str | None = None, *, now_ns: int | None = None
                                 ) -> dict[str, Any]:
         """Statistics of one period (`day`, `week`, `month`, `ytd`, `all` or a duration such
-        as `30d`) recomputed from stored points."""
+        as `30d`) recomputed from stored points; the bot's default portfolio unless named."""
         from .performance_history import summarize_period
+        from .store import performance as stored
 
         if self.store is None:
             raise RuntimeError("get_performance_summary needs the monitor's store")
+        if portfolio is None:
+            portfolio = stored.default_portfolio(self.store.engine, service)
         return summarize_period(self, service, period, portfolio,
                                 now_ns=time.time_ns() if now_ns is None else now_ns)
 

@@ -80,10 +80,11 @@ class Report:
 
 
 def build_report(monitor: PerformanceMonitor, service: str, period: str = "day", *,
-                 portfolio: str = "", now_ns: int | None = None,
+                 portfolio: str | None = None, now_ns: int | None = None,
                  alerts: list[dict[str, Any]] | None = None) -> Report:
     """The report of `service` for the current day or week up to now."""
     summary = monitor.get_performance_summary(service, period, portfolio, now_ns=now_ns)
+    portfolio = summary["portfolio"]
     closed = sorted(summary["trades"], key=lambda t: t["pnl"])
     until = datetime.fromtimestamp(summary["until_unix_ms"] / 1e3, monitor.calendar.zone)
     return Report(

@@ -420,3 +420,11 @@ def test_trades_stored_before_a_crash_are_counted_once_after_restart(tmp_path):
     third = backend_in(tmp_path)
     assert third.performance.get_current_performance("bot").trades == 2
     third.close()
+
+
+def test_one_day_of_data_is_not_annualized():
+    snapshot = feed(PerformanceMonitor(), hourly(3, step_h=1), [100.0, 101.0, 102.0])
+    assert snapshot.days == 1 and snapshot.daily_return == pytest.approx(0.02)
+    for name in ("annualized_return", "volatility", "calmar_ratio", "var_95", "cvar_95"):
+        assert getattr(snapshot, name) is None
+        assert snapshot.reasons[name] == "needs at least 2 daily returns"

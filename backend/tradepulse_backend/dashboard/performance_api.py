@@ -40,7 +40,9 @@ def history():
     if name not in HISTORY_FIELDS:
         raise BadParameter(f"field: unknown performance field {name!r}; one of "
                            f"{', '.join(sorted(HISTORY_FIELDS))}")
-    portfolio = args.get("portfolio", "")
+    portfolio = args.get("portfolio")
+    if portfolio is None:
+        portfolio = stored.default_portfolio(_monitor().store.engine, service)
     rows = stored.snapshot_history(
         _monitor().store.engine, service, portfolio,
         since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
@@ -56,7 +58,7 @@ def summary():
     service = _required(args, "service")
     period = args.get("period", "all")
     try:
-        result = _monitor().get_performance_summary(service, period, args.get("portfolio", ""))
+        result = _monitor().get_performance_summary(service, period, args.get("portfolio"))
     except ValueError as error:
         raise BadParameter(f"period: {error}") from None
     return jsonify(result)
@@ -72,7 +74,7 @@ def report():
     fmt = args.get("format", "json")
     if fmt not in reports.FORMATS:
         raise BadParameter(f"format: must be one of {', '.join(reports.FORMATS)}, got {fmt!r}")
-    built = reports.build_report(_monitor(), service, period, portfolio=args.get("portfolio", ""))
+    built = reports.build_report(_monitor(), service, period, portfolio=args.get("portfolio"))
     if fmt == "json":
         return jsonify(built.to_dict())
     body, mimetype = reports.render(built, fmt)

@@ -55,6 +55,21 @@ def add_trades(engine: Engine, rows: Iterable[dict[str, Any]]) -> None:
             conn.execute(insert_ignoring_duplicates(engine, trades), rows)
 
 
+def default_portfolio(engine: Engine, service: str) -> str:
+    """The portfolio a bot's figures mean when none is named: the unnamed one if the bot has
+    it, else its first by name."""
+    found: set[str] = set()
+    with engine.connect() as conn:
+        for (attrs,) in conn.execute(text(
+                "SELECT attributes FROM series WHERE name = :name AND service_name = :service"),
+                {"name": conv.METRIC_PORTFOLIO_VALUE, "service": service}):
+            found.add(str(json.loads(attrs).get(conv.ATTR_PORTFOLIO, "")))
+        found.update(conn.execute(text(
+            "SELECT DISTINCT portfolio FROM trades WHERE service_name = :service"),
+            {"service": service}).scalars())
+    return "" if not found or "" in found else min(found)
+
+
 def trade_spans_since(engine: Engine, since_ns: int) -> list[tuple[str, bytes]]:
     """(service, span body) of `trading.trade` spans stored from about `since_ns` on."""
     first = first_id_at_or_after(engine, "spans", "start_ns", since_ns)
