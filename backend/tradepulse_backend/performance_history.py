@@ -138,8 +138,10 @@ def summarize_period(monitor: PerformanceMonitor, service: str, period: str, por
     figures.update(execution_figures(rows, since, monitor.config.execution_window))
     closed = stored.trades_between(engine, service, since, now_ns, portfolio)
     figures.update(_trade_figures(closed))
+    currencies = {r["attributes"].get(conv.ATTR_CURRENCY) for r in mine} - {None}
     snapshot = PerformanceSnapshot.from_figures(
-        figures, timestamp=now_ns / 1e9, service=service, portfolio=portfolio)
+        figures, timestamp=now_ns / 1e9, service=service, portfolio=portfolio,
+        currency=min(currencies) if currencies else None)
     return {"service": service, "portfolio": portfolio, "period": period,
             "since_unix_ms": since / 1e6, "until_unix_ms": now_ns / 1e6,
             "performance": snapshot.to_dict(), "trades": closed}

@@ -39,13 +39,13 @@ SECTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("volatility", "Annualized volatility", "pct"), ("sharpe_ratio", "Sharpe", "num"),
         ("sortino_ratio", "Sortino", "num"), ("calmar_ratio", "Calmar", "num"),
         ("max_drawdown", "Max drawdown", "pct"), ("current_drawdown", "Current drawdown", "pct"),
-        ("longest_drawdown_days", "Longest drawdown (days)", "num"),
+        ("longest_drawdown_days", "Longest drawdown", "days"),
         ("var_95", "VaR 95% (daily)", "pct"), ("cvar_95", "CVaR 95% (daily)", "pct"),
         ("best_day", "Best day", "pct"), ("worst_day", "Worst day", "pct"),
     ),
     "Execution": (
-        ("orders", "Orders", "int"), ("order_success_rate", "Order success rate", "pct"),
-        ("rejection_rate", "Rejection rate", "pct"), ("fill_rate", "Fill rate", "pct"),
+        ("orders", "Orders", "int"), ("order_success_rate", "Order success rate", "rate"),
+        ("rejection_rate", "Rejection rate", "rate"), ("fill_rate", "Fill rate", "rate"),
         ("latency_p50_ms", "Latency p50 (ms)", "num"),
         ("latency_p95_ms", "Latency p95 (ms)", "num"),
         ("latency_p99_ms", "Latency p99 (ms)", "num"),
@@ -53,7 +53,7 @@ SECTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("slippage_p95_bps", "Slippage p95 (bp)", "num"),
     ),
     "Trades": (
-        ("trades", "Round-trip trades", "int"), ("win_rate", "Win rate", "pct"),
+        ("trades", "Round-trip trades", "int"), ("win_rate", "Win rate", "rate"),
         ("profit_factor", "Profit factor", "num"), ("best_trade", "Best trade", "money"),
         ("worst_trade", "Worst trade", "money"),
     ),
@@ -112,11 +112,25 @@ def _format(value: Any, kind: str, currency: str | None = None) -> str:
         return "n/a"
     if kind == "pct":
         return f"{value:+.2%}"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "days":
+        return _duration(value)
     if kind == "money":
         return f"{value:,.2f}" + (f" {currency}" if currency else "")
     if kind == "int":
         return f"{int(value):,}"
     return f"{value:,.3f}"
+
+
+def _duration(days: float) -> str:
+    """Days as the largest sensible unit: 3.2 days, 5.1 hours, 12 minutes."""
+    if days >= 1:
+        return f"{days:,.1f} days"
+    hours = days * 24
+    if hours >= 1:
+        return f"{hours:.1f} hours"
+    return f"{hours * 60:.0f} minutes" if hours * 60 >= 1 else f"{hours * 3600:.0f} seconds"
 
 
 def render_csv(report: Report) -> str:
