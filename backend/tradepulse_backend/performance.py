@@ -25,44 +25,27 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from tradepulse import conventions as conv
 
 from . import portfolio_update_otlp as otlp_update
+from .bot_state import EXECUTION_INPUTS, HANDLERS, BotState, observation_from_row
 from .bus import PERFORMANCE_UPDATED, TELEMETRY_STORED, EventBus
 from .config import PerformanceMonitorConfig
-from .execution_quality import LATENCY_BOUNDS_S as _LATENCY_BOUNDS
-from .execution_quality import ExecutionCounts, ExecutionWindow, rebin, signed_slippage
+from .execution_quality import ExecutionCounts
 from .ingest.decode import decode_request
 from .ingest.pipeline import WritePipeline
 from .ingest.records import DecodedBatch
 from .performance_feed import (
     CUMULATIVE_INPUTS,
     Histogram,
-    IncreaseCursor,
     Observation,
     Trade,
-    histogram_of,
     observations,
     trade_from_span,
     trades,
 )
-from .portfolio_account import PortfolioAccount, ReturnSettings
+from .portfolio_account import ReturnSettings
 from .portfolio_update import PortfolioUpdate, parse_update
 from .trading_calendar import TradingCalendar
 
 logger = logging.getLogger(__name__)
-
-_LEVELS = {
-    conv.METRIC_PORTFOLIO_CASH: "cash",
-    conv.METRIC_PNL_REALIZED: "realized_pnl",
-    conv.METRIC_PNL_UNREALIZED: "unrealized_pnl",
-    conv.METRIC_RISK_VAR: "var",
-    conv.METRIC_RISK_VAR_LIMIT: "var_limit",
-    conv.METRIC_RISK_GROSS_EXPOSURE: "gross_exposure",
-    conv.METRIC_RISK_NET_EXPOSURE: "net_exposure",
-}
-_POSITION_FIGURES = {
-    conv.METRIC_POSITION_QUANTITY: "quantity",
-    conv.METRIC_POSITION_MARKET_VALUE: "market_value",
-}
-
 
 @dataclass
 class PerformanceSnapshot:
@@ -193,41 +176,6 @@ def _finite(value: Any) -> Any:
     return value
 
 
-class _ServiceState:
-    """Everything the monitor knows about one bot."""
-
-    def __init__(self, settings: ReturnSettings, calendar: TradingCalendar,
-                 window_s: float) -> None:
-        self.settings = settings
-        self.calendar = calendar
-        self.accounts: dict[str, PortfolioAccount] = {}
-        self.execution = ExecutionWindow(window_s)
-        self.cursor = IncreaseCursor()
-        self.last_ns = 0
-
-    def account(self, portfolio: str) -> PortfolioAccount:
-        found = self.accounts.get(portfolio)
-        if found is None:
-            found = self.accounts[portfolio] = PortfolioAccount(self.settings, self.calendar)
-        return found
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"accounts": {name: a.to_dict() for name, a in self.accounts.items()},
-                "execution": self.execution.to_dict(), "cursor": self.cursor.last,
-                "last_ns": self.last_ns}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], settings: ReturnSettings,
-                  calendar: TradingCalendar, window_s: float) -> _ServiceState:
-        state = cls(settings, calendar, window_s)
-        state.accounts = {name: PortfolioAccount.from_dict(a, settings, calendar)
-                          for name, a in data["accounts"].items()}
-        state.execution = ExecutionWindow.from_dict(data["execution"], window_s)
-        state.cursor = IncreaseCursor(data["cursor"])
-        state.last_ns = data["last_ns"]
-        return state
-
-
 class PerformanceMonitor:
     """Live performance per (service, portfolio); feed it from the bus or directly."""
 
@@ -240,7 +188,7 @@ class PerformanceMonitor:
         self.store = store
         self.bus = bus
         self.pipeline = pipeline
-        self._services: dict[str, _ServiceState] = {}
+        self._services: dict[str, BotState] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._latest: dict[tuple[str, str], PerformanceSnapshot] = {}
         self._lock = threading.RLock()
@@ -352,16 +300,16 @@ class PerformanceMonitor:
 
     def _execution_touched(self, ordered: list[Observation]) -> set[tuple[str, str]]:
         """Execution figures are per service: every portfolio of a bot sees its orders."""
-        services = {o.service for o in ordered if o.name in _EXECUTION}
+        services = {o.service for o in ordered if o.name in EXECUTION_INPUTS}
         for service in services:
             if not self._services[service].accounts:
                 self._services[service].account("")
         return {(s, p) for s in services for p in self._services[s].accounts}
 
-    def _service(self, name: str) -> _ServiceState:
+    def _service(self, name: str) -> BotState:
         found = self._services.get(name)
         if found is None:
-            found = self._services[name] = _ServiceState(self.settings, self.calendar,
+            found = self._services[name] = BotState(self.settings, self.calendar,
                                                           self.config.execution_window)
         return found
 
@@ -377,11 +325,11 @@ class PerformanceMonitor:
             value = state.cursor.increase(obs, horizon)
             if value is None:
                 return False
-        handler = _HANDLERS.get(obs.name)
+        handler = HANDLERS.get(obs.name)
         if handler is None:
             return False
         handler(state, obs, value)
-        return obs.name not in _EXECUTION
+        return obs.name not in EXECUTION_INPUTS
 
     # --- reading --------------------------------------------------------------------------
 
@@ -467,7 +415,7 @@ class PerformanceMonitor:
                                    if (trade := trade_from_span(Span.FromString(body), service))))
         with self._lock:
             for name, data in saved.items():
-                self._services[name] = _ServiceState.from_dict(
+                self._services[name] = BotState.from_dict(
                     data, self.settings, self.calendar, self.config.execution_window)
             for trade in stored.trades_between(engine, None, 0, 2**63 - 1):
                 self._service(trade["service"]).account(trade["portfolio"]).trades.add(
@@ -475,9 +423,9 @@ class PerformanceMonitor:
             for name, state in self._services.items():
                 for portfolio in state.accounts:
                     self._snapshot(name, portfolio)
-        replay = stored.raw_points(engine, _HANDLERS, since, 2**63 - 1)
+        replay = stored.raw_points(engine, HANDLERS, since, 2**63 - 1)
         if replay:
-            self._apply((_stored_observation(row) for row in replay), [])
+            self._apply((observation_from_row(row) for row in replay), [])
             logger.info("performance: replayed %d stored points after restart", len(replay))
 
 
@@ -492,14 +440,6 @@ REPLAY_MARGIN_NS = 300 * 10**9
 """Stored points this long before the last save are replayed too; repeats are skipped."""
 
 
-def _stored_observation(row: dict[str, Any]) -> Observation:
-    value = row["value"]
-    if not isinstance(value, float | int):
-        value = histogram_of(value)
-    return Observation(row["service"], row["name"], row["attributes"], row["time_ns"],
-                       row["start_ns"], value, row["temporality"] == 1, row["monotonic"])
-
-
 def _snapshot_row(snapshot: PerformanceSnapshot) -> dict[str, Any]:
     return {"service_name": snapshot.service, "portfolio": snapshot.portfolio,
             "time_ns": int(snapshot.timestamp * 1e9), "body": json.dumps(snapshot.to_dict())}
@@ -510,71 +450,3 @@ def _trade_row(trade: Trade) -> dict[str, Any]:
             "symbol": trade.symbol, "side": trade.side, "pnl": trade.pnl,
             "trade_return": trade.trade_return, "quantity": trade.quantity,
             "entry_ns": trade.entry_ns, "exit_ns": trade.exit_ns, "span_key": trade.span_key}
-
-
-# --- what each monitored metric does ------------------------------------------------------
-
-
-def _on_value(state: _ServiceState, obs: Observation, value: float) -> None:
-    account = state.account(obs.portfolio)
-    account.add_value(obs.time_ns, value)
-    currency = obs.attributes.get(conv.ATTR_CURRENCY)
-    if currency:
-        account.currency = str(currency)
-
-
-def _on_flow(state: _ServiceState, obs: Observation, value: float) -> None:
-    if value:
-        state.account(obs.portfolio).add_flow(value)
-
-
-def _on_level(state: _ServiceState, obs: Observation, value: float) -> None:
-    state.account(obs.portfolio).set_level(_LEVELS[obs.name], value)
-
-
-def _on_position(state: _ServiceState, obs: Observation, value: float) -> None:
-    symbol = str(obs.attributes.get(conv.ATTR_SYMBOL, ""))
-    state.account(obs.portfolio).set_position(
-        symbol, obs.time_ns, **{_POSITION_FIGURES[obs.name]: value})
-
-
-def _on_limit(state: _ServiceState, obs: Observation, value: float) -> None:
-    symbol = str(obs.attributes.get(conv.ATTR_SYMBOL, ""))
-    state.account(obs.portfolio).limits[symbol] = value
-
-
-def _on_orders(state: _ServiceState, obs: Observation, value: float) -> None:
-    if value > 0:
-        status = str(obs.attributes.get(conv.ATTR_ORDER_STATUS, "unknown"))
-        state.execution.add(obs.time_ns, obs.attributes, ExecutionCounts(orders={status: value}))
-
-
-def _on_latency(state: _ServiceState, obs: Observation, value: Histogram) -> None:
-    if value.count > 0:
-        counts = ExecutionCounts(latency=rebin(value.bounds, value.counts, _LATENCY_BOUNDS))
-        state.execution.add(obs.time_ns, obs.attributes, counts)
-
-
-def _on_slippage(state: _ServiceState, obs: Observation, value: Histogram) -> None:
-    if value.count <= 0:
-        return
-    direction = str(obs.attributes.get(conv.ATTR_SLIPPAGE_DIRECTION, "adverse"))
-    sign = -1.0 if direction == conv.SlippageDirection.FAVORABLE.value else 1.0
-    magnitudes = rebin(value.bounds, value.counts, conv.SLIPPAGE_BUCKETS_BPS)
-    counts = ExecutionCounts(slippage=signed_slippage(direction, magnitudes),
-                             slippage_sum=sign * value.sum, slippage_count=value.count)
-    state.execution.add(obs.time_ns, obs.attributes, counts)
-
-
-_HANDLERS = {
-    conv.METRIC_PORTFOLIO_VALUE: _on_value,
-    conv.METRIC_PORTFOLIO_CASH_FLOW: _on_flow,
-    **dict.fromkeys(_LEVELS, _on_level),
-    **dict.fromkeys(_POSITION_FIGURES, _on_position),
-    conv.METRIC_RISK_POSITION_LIMIT: _on_limit,
-    conv.METRIC_ORDERS: _on_orders,
-    conv.METRIC_ORDER_DURATION: _on_latency,
-    conv.METRIC_FILL_SLIPPAGE: _on_slippage,
-}
-_EXECUTION = frozenset({conv.METRIC_ORDERS, conv.METRIC_ORDER_DURATION,
-                        conv.METRIC_FILL_SLIPPAGE})

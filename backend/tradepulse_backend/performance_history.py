@@ -14,7 +14,9 @@ import numpy as np
 from tradepulse import conventions as conv
 
 from . import performance_stats as ps
+from .bot_state import EXECUTION_INPUTS, HANDLERS, BotState, observation_from_row
 from .execution_quality import ExecutionWindow
+from .performance_feed import IncreaseCursor
 from .portfolio_account import ReturnSettings
 from .trading_calendar import TradingCalendar
 
@@ -172,13 +174,10 @@ def _strictly_increasing(points: list[tuple[int, float]]) -> list[tuple[int, flo
 
 
 def _flow_increases(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    from .performance import _stored_observation
-    from .performance_feed import IncreaseCursor
-
     cursor = IncreaseCursor()
     times, amounts = [], []
     for row in rows:
-        obs = _stored_observation(row)
+        obs = observation_from_row(row)
         change = cursor.increase(obs, horizon_ns=0)
         if change:
             times.append(obs.time_ns)
@@ -189,21 +188,16 @@ def _flow_increases(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]
 def execution_figures(rows: list[dict[str, Any]], since_ns: int, window_s: float
                       ) -> dict[str, Any]:
     """Execution quality of stored order and fill points in a period."""
-    from .performance import _HANDLERS, _ServiceState, _stored_observation
-
-    state = _ServiceState(ReturnSettings(), TradingCalendar(), float("inf"))
+    state = BotState(ReturnSettings(), TradingCalendar(), float("inf"))
     state.execution = ExecutionWindow(window_s=1e18, slots=1)
     for row in rows:
-        if row["name"] in _EXECUTION_INPUTS:
-            obs = _stored_observation(row)
+        if row["name"] in EXECUTION_INPUTS:
+            obs = observation_from_row(row)
             change = state.cursor.increase(obs, since_ns)
             if change is not None:
-                _HANDLERS[obs.name](state, obs, change)
+                HANDLERS[obs.name](state, obs, change)
     return state.execution.figures()
 
-
-_EXECUTION_INPUTS = frozenset({conv.METRIC_ORDERS, conv.METRIC_ORDER_DURATION,
-                               conv.METRIC_FILL_SLIPPAGE})
 
 
 def _trade_figures(closed: list[dict[str, Any]]) -> dict[str, Any]:
