@@ -70,6 +70,7 @@ class Report:
     since_unix_ms: float
     until_unix_ms: float
     day_label: str
+    timezone: str
     performance: dict[str, Any]
     best_trades: list[dict[str, Any]]
     worst_trades: list[dict[str, Any]]
@@ -90,7 +91,8 @@ def build_report(monitor: PerformanceMonitor, service: str, period: str = "day",
     return Report(
         service=service, portfolio=portfolio, period=period,
         since_unix_ms=summary["since_unix_ms"], until_unix_ms=summary["until_unix_ms"],
-        day_label=until.strftime("%Y-%m-%d"), performance=summary["performance"],
+        day_label=until.strftime("%Y-%m-%d"), timezone=monitor.calendar.timezone,
+        performance=summary["performance"],
         best_trades=[_trade(t) for t in reversed(closed[-TOP_TRADES:]) if t["pnl"] > 0],
         worst_trades=[_trade(t) for t in closed[:TOP_TRADES] if t["pnl"] < 0],
         alerts=list(alerts or []))
@@ -138,7 +140,7 @@ def render_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "field", "value"])
-    for key in ("service", "portfolio", "period", "since_unix_ms", "until_unix_ms"):
+    for key in ("service", "portfolio", "period", "timezone", "since_unix_ms", "until_unix_ms"):
         writer.writerow(["report", key, getattr(report, key)])
     for section, rows in SECTIONS.items():
         for key, _label, _kind in rows:
@@ -169,14 +171,16 @@ def render_html(report: Report) -> str:
             f"<tr><th>{html.escape(label)}</th><td>{_format(perf.get(key), kind, currency)}"
             f"{_reason(perf, key)}</td></tr>" for key, label, kind in rows) + "</table>"
         for section, rows in SECTIONS.items())
-    trades = _trade_table("Best trades", report.best_trades, currency) + _trade_table(
-        "Worst trades", report.worst_trades, currency)
+    zone = ZoneInfo(report.timezone)
+    trades = _trade_table("Best trades", report.best_trades, currency, zone) + _trade_table(
+        "Worst trades", report.worst_trades, currency, zone)
     alerts = "".join(f"<li>{html.escape(str(a.get('title', a)))}</li>" for a in report.alerts)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p class='meta'>portfolio {html.escape(report.portfolio or 'default')} &middot; "
-        f"{_when(report.since_unix_ms)} to {_when(report.until_unix_ms)}</p>{sections}{trades}"
+        f"{_when(report.since_unix_ms, zone)} to {_when(report.until_unix_ms, zone)}</p>"
+        f"{sections}{trades}"
         f"<h2>Alerts fired</h2>{f'<ul>{alerts}</ul>' if alerts else '<p>none</p>'}"
         "</body></html>")
 
@@ -186,19 +190,21 @@ def _reason(perf: dict[str, Any], key: str) -> str:
     return f" <small>({html.escape(reason)})</small>" if reason else ""
 
 
-def _trade_table(title: str, trades: list[dict[str, Any]], currency: str | None) -> str:
+def _trade_table(title: str, trades: list[dict[str, Any]], currency: str | None,
+                 zone: ZoneInfo) -> str:
     if not trades:
         return f"<h2>{title}</h2><p>none</p>"
     rows = "".join(
         f"<tr><td>{html.escape(t['symbol'])}</td><td>{html.escape(t['side'])}</td>"
         f"<td>{_format(t['pnl'], 'money', currency)}</td><td>{_format(t['return'], 'pct')}</td>"
-        f"<td>{_when(t['exit_time_unix_ms'])}</td></tr>" for t in trades)
+        f"<td>{_when(t['exit_time_unix_ms'], zone)}</td></tr>" for t in trades)
     return (f"<h2>{title}</h2><table><tr><th>Symbol</th><th>Side</th><th>P&amp;L</th>"
             f"<th>Return</th><th>Closed</th></tr>{rows}</table>")
 
 
-def _when(unix_ms: float) -> str:
-    return datetime.fromtimestamp(unix_ms / 1e3).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+def _when(unix_ms: float, zone: ZoneInfo) -> str:
+    """A time in the report's timezone, the one its days are counted in."""
+    return datetime.fromtimestamp(unix_ms / 1e3, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 _CSS = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
