@@ -132,7 +132,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from .performance import PerformanceMonitor
     from .reports import build_report, render
-    from .store import Store
+    from .store import Store, queries
 
     config = _load(args)
     if config is None:
@@ -143,6 +143,10 @@ def _report(args: argparse.Namespace) -> int:
         return 2
     store = Store.open(config.storage.database_url, config.storage.data_dir)
     try:
+        if args.service not in {s["name"] for s in queries.services(store.engine)}:
+            print(f"error: no telemetry from service {args.service!r} in {database}",
+                  file=sys.stderr)
+            return 2
         monitor = PerformanceMonitor(config.performance_monitor, store=store)
         report = build_report(monitor, args.service, args.period, portfolio=args.portfolio)
     finally:

@@ -153,3 +153,17 @@ def test_report_command_names_a_missing_database(tmp_path):
         [sys.executable, "-m", "tradepulse_backend.cli", "report", "--service", "x",
          "--data-dir", str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "no database" in done.stderr
+
+
+@pytest.mark.parametrize("path", ["/performance/summary?service=nobody",
+                                  "/reports?service=nobody"])
+def test_summaries_and_reports_of_an_unknown_bot_are_404s_naming_it(exported, path):
+    status, body = exported.get("/api/v1" + path)
+    assert status == 404 and "'nobody'" in body["error"]
+
+
+def test_report_command_names_an_unknown_bot(exported):
+    done = subprocess.run(
+        [sys.executable, "-m", "tradepulse_backend.cli", "report", "--service", "nobody",
+         "--data-dir", str(exported.data_dir)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "'nobody'" in done.stderr

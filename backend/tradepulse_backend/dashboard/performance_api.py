@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from .. import reports
 from ..performance import NUMERIC_FIELDS
 from ..store import performance as stored
+from ..store import queries
 from . import params
 from .params import BadParameter
 
@@ -55,7 +56,7 @@ def history():
 @performance_api.get("/performance/summary")
 def summary():
     args = request.args
-    service = _required(args, "service")
+    service = _known_service(args)
     period = args.get("period", "all")
     try:
         result = _monitor().get_performance_summary(service, period, args.get("portfolio"))
@@ -67,7 +68,7 @@ def summary():
 @performance_api.get("/reports")
 def report():
     args = request.args
-    service = _required(args, "service")
+    service = _known_service(args)
     period = args.get("period", "day")
     if period not in ("day", "week"):
         raise BadParameter(f"period: must be day or week, got {period!r}")
@@ -88,4 +89,12 @@ def _required(args, name: str) -> str:
     if not value:
         raise BadParameter(f"{name}: required")
     return value
+
+
+def _known_service(args) -> str:
+    """The `service` parameter, which must name a bot that has sent telemetry (else 404)."""
+    service = _required(args, "service")
+    if service not in {s["name"] for s in queries.services(_monitor().store.engine)}:
+        abort(404, description=f"no telemetry from service {service!r}")
+    return service
 
