@@ -44,6 +44,15 @@ class BotState:
         self.execution = ExecutionWindow(window_s)
         self.cursor = IncreaseCursor()
         self.last_ns = 0
+        self.trade_keys: set[bytes] = set()
+
+    def count_trade(self, portfolio: str, key: bytes, pnl: float) -> bool:
+        """Count a closed trade once, however often it is read (replays, restarts)."""
+        if key in self.trade_keys:
+            return False
+        self.trade_keys.add(key)
+        self.account(portfolio).trades.add(pnl)
+        return True
 
     def account(self, portfolio: str) -> PortfolioAccount:
         found = self.accounts.get(portfolio)

@@ -196,15 +196,16 @@ class PerformanceMonitor:
         self._thread: threading.Thread | None = None
         self._unsubscribe = None
         self.skipped_points = 0
+        self.restoring = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Restore saved state, then absorb every batch the bus reports as stored."""
-        if self.store is not None:
-            self.restore()
+        """Absorb every batch the bus reports as stored, after restoring the saved state in the
+        background (replaying a long history must not hold up the server's start)."""
         if self.bus is not None:
             self._unsubscribe = self.bus.subscribe(TELEMETRY_STORED, self._inbox.put)
+        self.restoring = self.store is not None
         self._thread = threading.Thread(target=self._run, name="tradepulse-performance",
                                         daemon=True)
         self._thread.start()
@@ -230,6 +231,12 @@ class PerformanceMonitor:
         return self._inbox.qsize()
 
     def _run(self) -> None:
+        if self.restoring:
+            try:
+                self.restore()
+            except Exception:
+                logger.exception("performance state could not be restored; starting afresh")
+            self.restoring = False
         while True:
             item = self._inbox.get()
             if item is None:
@@ -287,7 +294,8 @@ class PerformanceMonitor:
                 if self._absorb_point(item):
                     touched.add((item.service, item.portfolio))
             for trade in closed:
-                self._service(trade.service).account(trade.portfolio).trades.add(trade.pnl)
+                self._service(trade.service).count_trade(trade.portfolio, trade.span_key,
+                                                         trade.pnl)
                 touched.add((trade.service, trade.portfolio))
             touched |= self._execution_touched(ordered)
             self._dirty |= touched
@@ -417,9 +425,8 @@ class PerformanceMonitor:
             for name, data in saved.items():
                 self._services[name] = BotState.from_dict(
                     data, self.settings, self.calendar, self.config.execution_window)
-            for trade in stored.trades_between(engine, None, 0, 2**63 - 1):
-                self._service(trade["service"]).account(trade["portfolio"]).trades.add(
-                    trade["pnl"])
+            for service, portfolio, key, pnl in stored.trade_keys(engine):
+                self._service(service).count_trade(portfolio, key, pnl)
             for name, state in self._services.items():
                 for portfolio in state.accounts:
                     self._snapshot(name, portfolio)

@@ -291,6 +291,7 @@ def test_state_lost_in_a_crash_is_rebuilt_from_stored_points(tmp_path):
     first.pipeline.close()     # a crash: nothing persisted by the monitor
     first.store.engine.dispose()
     second = backend_in(tmp_path)
+    second.performance.flush()
     rebuilt = second.performance.get_current_performance("bot")
     second.close()
     reference = feed(PerformanceMonitor(), times, values)
@@ -415,9 +416,11 @@ def test_trades_stored_before_a_crash_are_counted_once_after_restart(tmp_path):
     first.pipeline.close()
     first.store.engine.dispose()
     second = backend_in(tmp_path)
+    second.performance.flush()
     assert second.performance.get_current_performance("bot").trades == 2
     second.close()
     third = backend_in(tmp_path)
+    third.performance.flush()
     assert third.performance.get_current_performance("bot").trades == 2
     third.close()
 
@@ -428,3 +431,16 @@ def test_one_day_of_data_is_not_annualized():
     for name in ("annualized_return", "volatility", "calmar_ratio", "var_95", "cvar_95"):
         assert getattr(snapshot, name) is None
         assert snapshot.reasons[name] == "needs at least 2 daily returns"
+
+
+def test_a_trade_read_twice_is_counted_once():
+    from tradepulse_backend.ingest.decode import decode_request
+    from tradepulse_backend.portfolio_update import parse_update
+    from tradepulse_backend.portfolio_update_otlp import trace_request
+
+    monitor = PerformanceMonitor()
+    update = parse_update({"service": "bot", "trades": [{"pnl": 7.0}]})
+    batch = decode_request("traces", trace_request("bot", update.trades_closed()))
+    monitor.absorb(batch)
+    monitor.absorb(batch)   # a replay after restart, or an exporter's retry
+    assert monitor.get_current_performance("bot").trades == 1

@@ -71,6 +71,7 @@ def status():
             "database_bytes": _file_size(db_path),
         },
         performance={"services": len(b.performance.services()),
+                     "restoring": b.performance.restoring,
                      "backlog": b.performance.backlog,
                      "skipped_points": b.performance.skipped_points},
         config=redacted(b.config),

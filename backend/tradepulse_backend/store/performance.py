@@ -55,6 +55,13 @@ def add_trades(engine: Engine, rows: Iterable[dict[str, Any]]) -> None:
             conn.execute(insert_ignoring_duplicates(engine, trades), rows)
 
 
+def trade_keys(engine: Engine) -> list[tuple[str, str, bytes, float]]:
+    """(service, portfolio, span key, pnl) of every stored trade, to count them once."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT service_name, portfolio, span_key, pnl FROM trades ORDER BY id")).all()]
+
+
 def default_portfolio(engine: Engine, service: str) -> str:
     """The portfolio a bot's figures mean when none is named: the unnamed one if the bot has
     it, else its first by name."""
@@ -80,16 +87,13 @@ def trade_spans_since(engine: Engine, since_ns: int) -> list[tuple[str, bytes]]:
             {"first": first, "name": conv.SPAN_TRADE}).all()]
 
 
-def trades_between(engine: Engine, service: str | None, since_ns: int, until_ns: int,
+def trades_between(engine: Engine, service: str, since_ns: int, until_ns: int,
                    portfolio: str | None = None) -> list[dict[str, Any]]:
-    """Trades (of one service, or all) that closed in [since, until], oldest first."""
+    """Trades of a service that closed in [since, until], oldest first."""
     sql = ("SELECT service_name AS service, portfolio, symbol, side, pnl, "
            "trade_return, quantity, entry_ns, exit_ns FROM trades "
-           "WHERE exit_ns >= :since AND exit_ns <= :until")
-    params: dict[str, Any] = {"since": since_ns, "until": until_ns}
-    if service is not None:
-        sql += " AND service_name = :service"
-        params["service"] = service
+           "WHERE service_name = :service AND exit_ns >= :since AND exit_ns <= :until")
+    params: dict[str, Any] = {"service": service, "since": since_ns, "until": until_ns}
     if portfolio is not None:
         sql += " AND portfolio = :portfolio"
         params["portfolio"] = portfolio
