@@ -137,14 +137,18 @@ class ExecutionWindow:
     def __init__(self, window_s: float, slots: int = 60) -> None:
         self.window_s = window_s
         self.slot_s = window_s / slots
+        self._span = slots
         self._slots: deque[tuple[int, dict[Dimension, ExecutionCounts]]] = deque()
         self.totals: dict[Dimension, ExecutionCounts] = {}
 
     def add(self, time_ns: int, attributes: dict[str, Any], counts: ExecutionCounts) -> None:
-        """Count an increase observed at `time_ns` toward every dimension it belongs to."""
+        """Count an increase observed at `time_ns` toward every dimension it belongs to; one
+        older than the window is dropped, a late one inside it joins the newest slot."""
         slot = int(time_ns / 1e9 // self.slot_s)
         self.advance(time_ns)
         if self._slots and slot < self._slots[-1][0]:
+            if slot <= self._slots[-1][0] - self._span:
+                return
             slot = self._slots[-1][0]
         if not self._slots or self._slots[-1][0] != slot:
             self._slots.append((slot, {}))
@@ -155,7 +159,7 @@ class ExecutionWindow:
 
     def advance(self, time_ns: int) -> None:
         """Drop slots that have left the window ending at `time_ns`."""
-        oldest = int(time_ns / 1e9 // self.slot_s) - round(self.window_s / self.slot_s) + 1
+        oldest = int(time_ns / 1e9 // self.slot_s) - self._span + 1
         while self._slots and self._slots[0][0] < oldest:
             _, expired = self._slots.popleft()
             for dim, counts in expired.items():

@@ -444,3 +444,13 @@ def test_a_trade_read_twice_is_counted_once():
     monitor.absorb(batch)
     monitor.absorb(batch)   # a replay after restart, or an exporter's retry
     assert monitor.get_current_performance("bot").trades == 1
+
+
+def test_orders_older_than_the_execution_window_are_not_counted():
+    monitor = PerformanceMonitor(PerformanceMonitorConfig(execution_window=600))
+    t = T0.timestamp()
+    monitor.update_portfolio_data({"service": "bot", "timestamp": t,
+                                   "orders": [{"status": "filled"}]})
+    late = monitor.update_portfolio_data({"service": "bot", "timestamp": t - 3600,
+                                          "orders": [{"status": "rejected"}]})
+    assert late.orders == 1 and late.rejection_rate == 0.0
