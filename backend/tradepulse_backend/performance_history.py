@@ -17,7 +17,7 @@ from . import performance_stats as ps
 from .bot_state import EXECUTION_INPUTS, HANDLERS, BotState, observation_from_row
 from .execution_quality import ExecutionWindow
 from .performance_feed import IncreaseCursor
-from .portfolio_account import ReturnSettings
+from .portfolio_account import ReturnSettings, step_index
 from .trading_calendar import TradingCalendar
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def recompute(times_ns: np.ndarray, values: np.ndarray, flows: np.ndarray,
     flows = np.asarray(flows, dtype=np.float64)
     if times.size == 0:
         return {}
-    index = _index(values, flows)
+    index, undefined = _index(values, flows)
     days = calendar.days(times)
     last_of_day = np.flatnonzero(np.append(days[1:] != days[:-1], True))
     closes = index[last_of_day]
@@ -76,16 +76,31 @@ def recompute(times_ns: np.ndarray, values: np.ndarray, flows: np.ndarray,
         "best_day": stats["best"],
         "worst_day": stats["worst"],
         "days": int(daily.size),
-        "undefined_returns": int(np.count_nonzero(values[:-1] <= 0)),
+        "undefined_returns": undefined,
     }
 
 
-def _index(values: np.ndarray, flows: np.ndarray) -> np.ndarray:
-    """Time-weighted index from 1.0: each step is (v_i - flow_i) / v_{i-1}, floored at -100%."""
+def _index(values: np.ndarray, flows: np.ndarray) -> tuple[np.ndarray, int]:
+    """Time-weighted index from 1.0 (each step (v_i - flow_i) / v_{i-1}, floored at -100%) and
+    how many periods had no defined return, by the rule of `step_index`."""
     before = values[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         growth = np.where(before > 0, np.maximum((values[1:] - flows[1:]) / before, 0.0), 1.0)
-    return np.concatenate(([1.0], np.cumprod(growth)))
+        index = np.concatenate(([1.0], np.cumprod(growth)))
+    if np.isfinite(index).all():
+        return index, int(np.count_nonzero(~(before > 0)))
+    return _index_stepwise(values, flows)
+
+
+def _index_stepwise(values: np.ndarray, flows: np.ndarray) -> tuple[np.ndarray, int]:
+    """The same index one step at a time, for the rare series whose growth overflows."""
+    index, undefined = np.ones(values.size), 0
+    for i in range(1, values.size):
+        step = step_index(float(index[i - 1]), float(values[i - 1]), float(values[i]),
+                          float(flows[i]))
+        undefined += step is None
+        index[i] = index[i - 1] if step is None else step
+    return index, undefined
 
 
 def _since_base(index: np.ndarray, closes: np.ndarray, close_days: np.ndarray, key) -> float:

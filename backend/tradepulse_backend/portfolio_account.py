@@ -112,10 +112,11 @@ class PortfolioAccount:
         if day != self.day:
             self._close_day(day)
         flow, self.pending_flow = self.pending_flow, 0.0
-        if self.value > 0:
-            self.index *= max((value - flow) / self.value, 0.0)
-        else:
+        step = step_index(self.index, self.value, value, flow)
+        if step is None:
             self.undefined_returns += 1
+        else:
+            self.index = step
         self.net_flows += flow
         self.flows_today += flow
         self.value, self.last_ns = value, time_ns
@@ -266,6 +267,16 @@ class PortfolioAccount:
         account.positions = {k: dict(v) for k, v in data["positions"].items()}
         account.limits = dict(data["limits"])
         return account
+
+
+def step_index(index: float, previous: float, value: float, flow: float) -> float | None:
+    """The index after one period, or None when the period has no defined return: it started
+    at a zero or negative value, or its growth overflows (a near-zero start)."""
+    if not previous > 0:
+        return None
+    growth = max((value - flow) / previous, 0.0)
+    stepped = index * growth
+    return stepped if math.isfinite(stepped) else None
 
 
 def _growth(level: float, base: float) -> float | None:

@@ -9,9 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradepulse_backend.config import MonitoringConfig, PerformanceMonitorConfig
-from tradepulse_backend.performance import NUMERIC_FIELDS, PerformanceMonitor
+from tradepulse_backend.performance import (
+    NUMERIC_FIELDS,
+    PerformanceMonitor,
+    PerformanceSnapshot,
+)
 from tradepulse_backend.performance_history import recompute
 from tradepulse_backend.runtime import Backend
 from tradepulse_backend.store import performance as stored
@@ -41,6 +47,8 @@ def assert_matches_batch(monitor, snapshot, times, values, flows=None):
         flow_array[i] = amount
     batch = recompute(np.array([int(t * 1e9) for t in times]), np.array(values), flow_array,
                       monitor.settings, monitor.calendar)
+    batch = {name: value for name, value in PerformanceSnapshot.from_figures(
+        batch, timestamp=0.0, service="bot").to_dict().items() if name in batch}
     live = snapshot.to_dict()
     for name, expected in batch.items():
         got = live[name]
@@ -454,3 +462,21 @@ def test_orders_older_than_the_execution_window_are_not_counted():
     late = monitor.update_portfolio_data({"service": "bot", "timestamp": t - 3600,
                                           "orders": [{"status": "rejected"}]})
     assert late.orders == 1 and late.rejection_rate == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.01, 60.0), st.floats(0.0, 2e5),
+                          st.sampled_from([0.0, 0.0, 0.0, 5e3, -2e3])),
+                min_size=1, max_size=80))
+def test_incremental_equals_batch_on_any_path(steps):
+    monitor = PerformanceMonitor()
+    times, values, flows, t = [], [], {}, T0.timestamp()
+    for i, (hours, value, flow) in enumerate(steps):
+        t += hours * HOUR
+        times.append(t)
+        values.append(value)
+        if flow and i:
+            flows[i] = flow
+    snapshot = feed(monitor, times, values, flows=flows)
+    assert_matches_batch(monitor, snapshot, times, values, flows)
+    json.dumps(snapshot.to_dict(), allow_nan=False)
