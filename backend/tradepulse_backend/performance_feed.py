@@ -79,12 +79,6 @@ class Trade:
     trade_return: float | None = None
     span_key: bytes = b""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"service": self.service, "portfolio": self.portfolio, "symbol": self.symbol,
-                "side": self.side, "pnl": self.pnl, "return": self.trade_return,
-                "quantity": self.quantity, "entry_time_unix_ms": self.entry_ns / 1e6,
-                "exit_time_unix_ms": self.exit_ns / 1e6}
-
 
 def observations(batch: DecodedBatch) -> Iterator[Observation]:
     """Points of monitored metrics in a stored batch."""

@@ -115,13 +115,6 @@ def snapshot_history(engine: Engine, service: str, portfolio: str, since_ns: int
     return [(time_ns, json.loads(body)) for time_ns, body in rows]
 
 
-def snapshot_keys(engine: Engine) -> list[tuple[str, str]]:
-    with engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(text(
-            "SELECT DISTINCT service_name, portfolio FROM performance_snapshots "
-            "ORDER BY service_name, portfolio")).all()]
-
-
 def raw_points(engine: Engine, names: Iterable[str], since_ns: int, until_ns: int,
                service: str | None = None) -> list[dict[str, Any]]:
     """Stored points of the named metrics in [since, until], oldest first, with what the
