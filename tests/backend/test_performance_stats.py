@@ -12,20 +12,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from tests.backend.closeness import assert_close
 from tradepulse_backend import performance_stats as ps
 
 RF = 0.0001
 ANN = 252
 FAST = settings(max_examples=150, deadline=None)
-
-
-def assert_close(actual: float, expected: float, rel: float = 1e-9) -> None:
-    """Relative error within rel (absolute 1e-15 near zero); NaN equals NaN."""
-    assert isinstance(actual, float)
-    if math.isnan(expected):
-        assert math.isnan(actual), (actual, expected)
-    else:
-        assert math.isclose(actual, expected, rel_tol=rel, abs_tol=1e-15), (actual, expected)
 
 
 def _crash() -> np.ndarray:

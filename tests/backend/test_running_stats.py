@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.backend.closeness import assert_close
 from tradepulse_backend import performance_stats as ps
 from tradepulse_backend import running_stats as rs
 from tradepulse_backend.running_stats import RunningDrawdown, RunningMoments, SortedReturns
@@ -17,14 +18,6 @@ from tradepulse_backend.running_stats import RunningDrawdown, RunningMoments, So
 RF = 0.0001
 ANN = 252
 DAY_S = 86_400.0
-
-
-def assert_close(actual: float, expected: float, rel: float = 1e-9) -> None:
-    """Relative error within rel (absolute 1e-15 near zero); NaN equals NaN."""
-    if math.isnan(expected):
-        assert math.isnan(actual), (actual, expected)
-    else:
-        assert math.isclose(actual, expected, rel_tol=rel, abs_tol=1e-15), (actual, expected)
 
 
 def _crash() -> np.ndarray:
