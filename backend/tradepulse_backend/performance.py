@@ -43,6 +43,7 @@ from .performance_feed import (
 )
 from .portfolio_account import ReturnSettings
 from .portfolio_update import PortfolioUpdate, parse_update
+from .store.series_math import finite
 from .trading_calendar import TradingCalendar
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ class PerformanceSnapshot:
     def from_figures(cls, figures: dict[str, Any], **identity: Any) -> PerformanceSnapshot:
         """A snapshot from computed figures: non-finite numbers become None with a reason."""
         known = {f.name for f in fields(cls)}
-        clean = {k: _finite(v) for k, v in figures.items() if k in known}
+        clean = {k: finite(v) if isinstance(v, float) else v
+                 for k, v in figures.items() if k in known}
         if clean.get("days", 0) < MIN_DAYS:
             clean.update(dict.fromkeys(_DAILY_STATS & clean.keys()))
         snapshot = cls(**identity, **clean)
@@ -168,12 +170,6 @@ def null_reason(name: str, snapshot: PerformanceSnapshot) -> str | None:
     if name in _EXECUTION_FIELDS:
         return f"no {'fills with slippage' if 'slippage' in name else 'orders'} in the window"
     return _REASONS.get(name)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class PerformanceMonitor:

@@ -6,7 +6,6 @@ one (a test holds them equal); it serves period summaries, reports and the bench
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from tradepulse import conventions as conv
 
 from . import performance_stats as ps
 from .bot_state import EXECUTION_INPUTS, HANDLERS, BotState, observation_from_row
+from .durations import duration_ns
 from .execution_quality import ExecutionWindow
 from .performance_feed import IncreaseCursor
 from .portfolio_account import ReturnSettings, step_index
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from .performance import PerformanceMonitor
 
 PERIODS = ("day", "week", "month", "ytd", "all")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([hdw])$")
-_UNIT_NS = {"h": 3_600 * 10**9, "d": 86_400 * 10**9, "w": 604_800 * 10**9}
 
 
 def recompute(times_ns: np.ndarray, values: np.ndarray, flows: np.ndarray,
@@ -128,11 +126,11 @@ def period_bounds(period: str, now_ns: int, calendar: TradingCalendar) -> int:
         return 0
     if period in PERIODS:
         return calendar.period_start_ns(period, now_ns)
-    match = _DURATION.match(period)
-    if not match:
+    back = duration_ns(period)
+    if back is None or back <= 0:
         raise ValueError(
             f"period must be one of {', '.join(PERIODS)} or a duration like 30d, got {period!r}")
-    return now_ns - int(float(match.group(1)) * _UNIT_NS[match.group(2)])
+    return now_ns - back
 
 
 def summarize_period(monitor: PerformanceMonitor, service: str, period: str, portfolio: str,

@@ -482,3 +482,22 @@ def test_incremental_equals_batch_on_any_path(steps):
     # the mean (a portfolio wiped out two days running); realistic series agree to 1e-9 above.
     assert_matches_batch(monitor, snapshot, times, values, flows, rel=1e-6)
     json.dumps(snapshot.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("period, back_s", [("36h", 36 * 3600), ("2w", 14 * 86400),
+                                            ("90m", 5400)])
+def test_a_duration_period_reaches_back_from_now(period, back_s):
+    from tradepulse_backend.performance_history import period_bounds
+    from tradepulse_backend.trading_calendar import TradingCalendar
+
+    now_ns = int(T0.timestamp() * 1e9)
+    assert period_bounds(period, now_ns, TradingCalendar()) == now_ns - back_s * 10**9
+
+
+@pytest.mark.parametrize("period", ["fortnight", "-3d", "0d", ""])
+def test_a_bad_period_is_an_error_naming_the_choices(period):
+    from tradepulse_backend.performance_history import period_bounds
+    from tradepulse_backend.trading_calendar import TradingCalendar
+
+    with pytest.raises(ValueError, match="period must be one of day, week, month, ytd, all"):
+        period_bounds(period, 0, TradingCalendar())

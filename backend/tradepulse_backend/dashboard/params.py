@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 
 from werkzeug.datastructures import MultiDict
 
-_DURATION = re.compile(r"^-?(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
-_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+from ..durations import duration_ns
 
 
 class BadParameter(ValueError):
@@ -23,9 +21,9 @@ def time_ns(args: MultiDict, name: str, *, default: int | None, now_ns: int | No
     if raw is None or raw == "":
         return default
     now_ns = time.time_ns() if now_ns is None else now_ns
-    match = _DURATION.match(raw.strip())
-    if match:
-        return now_ns - int(float(match.group(1)) * _UNIT_S[match.group(2)] * 1e9)
+    back = duration_ns(raw)
+    if back is not None:
+        return now_ns - back
     try:
         return int(float(raw) * 1e9)
     except ValueError:
