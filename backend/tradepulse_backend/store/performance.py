@@ -14,17 +14,9 @@ from tradepulse import conventions as conv
 
 from ..ingest.records import KIND_HISTOGRAM
 from .dialects import insert_ignoring_duplicates
+from .queries import DISTRIBUTION_SQL, NUMBER_SQL
 from .retention import first_id_at_or_after
 from .schema import performance_snapshots, performance_state, trades
-
-_NUMBER_ROWS = (
-    "SELECT time_ns, start_ns, value FROM points WHERE series_id = :sid "
-    "AND time_ns >= :since AND time_ns <= :until UNION "
-    "SELECT time_ns, start_ns, value FROM points_staging WHERE series_id = :sid "
-    "AND time_ns >= :since AND time_ns <= :until ORDER BY time_ns")
-_DISTRIBUTION_ROWS = (
-    "SELECT time_ns, start_ns, body FROM distribution_points WHERE series_id = :sid "
-    "AND time_ns >= :since AND time_ns <= :until ORDER BY time_ns")
 
 
 def save(engine: Engine, snapshots: Sequence[dict[str, Any]],
@@ -171,13 +163,14 @@ def _row_dict(meta: dict[str, Any], attrs: dict[str, Any], time_ns: int, start_n
 def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
                  ) -> list[dict[str, Any]]:
     histogram = meta["kind"] == KIND_HISTOGRAM
-    rows = conn.execute(text(_DISTRIBUTION_ROWS if histogram else _NUMBER_ROWS),
-                        {"sid": meta["id"], "since": since_ns, "until": until_ns}).all()
+    rows = conn.execute(text(DISTRIBUTION_SQL if histogram else NUMBER_SQL),
+                        {"sid": meta["id"], "since": since_ns, "until": until_ns,
+                         "limit": 2**62}).all()
     attrs = json.loads(meta["attributes"])
     out = []
-    for time_ns, start_ns, value in rows:
+    for time_ns, start_ns, value, *distribution in rows:
         if histogram:
-            value = metrics_pb2.HistogramDataPoint.FromString(value)
+            value = metrics_pb2.HistogramDataPoint.FromString(distribution[-1])
         elif value is None:
             continue
         out.append(_row_dict(meta, attrs, time_ns, start_ns, value))

@@ -94,7 +94,7 @@ def _matching_series(conn, name: str, service: str | None, wanted: dict[str, str
 def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: str, limit: int
                    ) -> dict[str, Any]:
     distribution = meta["kind"] in DISTRIBUTION_KINDS
-    rows = conn.execute(text(_DISTRIBUTION_SQL if distribution else _NUMBER_SQL),
+    rows = conn.execute(text(DISTRIBUTION_SQL if distribution else NUMBER_SQL),
                         {"sid": meta["id"], "since": since_ns, "until": until_ns,
                          "limit": limit}).all()
     result = {
@@ -121,12 +121,13 @@ def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: str
 _RANGE = "WHERE series_id = :sid AND time_ns >= :since AND time_ns <= :until"
 # Number points live in `points` and, until the next compaction, in `points_staging`; UNION
 # also folds a retried export whose copies have not been compacted yet.
-_NUMBER_SQL = (
+# Shared with store.performance: the newest :limit points of a series in range, oldest first.
+NUMBER_SQL = (
     "SELECT time_ns, start_ns, value FROM ("
     f"SELECT time_ns, start_ns, value FROM points {_RANGE} UNION "
     f"SELECT time_ns, start_ns, value FROM points_staging {_RANGE} "
     "ORDER BY time_ns DESC LIMIT :limit) ORDER BY time_ns")
-_DISTRIBUTION_SQL = (
+DISTRIBUTION_SQL = (
     "SELECT time_ns, start_ns, count, sum, min, max, body FROM ("
     f"SELECT * FROM distribution_points {_RANGE} ORDER BY time_ns DESC LIMIT :limit) "
     "ORDER BY time_ns")
