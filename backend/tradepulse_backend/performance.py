@@ -178,8 +178,7 @@ class PerformanceMonitor:
     def __init__(self, config: PerformanceMonitorConfig | None = None, *, store=None,
                  bus: EventBus | None = None, pipeline: WritePipeline | None = None) -> None:
         self.config = config or PerformanceMonitorConfig()
-        self.settings = ReturnSettings(self.config.annualization, self.config.risk_free_rate,
-                                       self.config.timezone)
+        self.settings = ReturnSettings(self.config.annualization, self.config.risk_free_rate)
         self.calendar = TradingCalendar(self.config.timezone)
         self.store = store
         self.bus = bus

@@ -26,7 +26,6 @@ class ReturnSettings:
 
     annualization: int = 252
     risk_free_rate: float = 0.0
-    timezone: str = "UTC"
 
 
 class TradeTally:
