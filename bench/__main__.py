@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from . import (
-    bench_ingest,
-    bench_performance_incremental,
-    bench_performance_stats,
-    bench_traced,
-)
+from bench import bench_ingest, bench_performance_incremental, bench_performance_stats, bench_traced
 
 
 def main() -> None:

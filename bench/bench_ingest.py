@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .baseline import walk_metrics, walk_spans
-from .payloads import BATCH, metric_requests, span_requests
+from bench.baseline import walk_metrics, walk_spans
+from bench.payloads import BATCH, metric_requests, span_requests
 
 READY = re.compile(r"OTLP/HTTP receiver: (http://\S+)")
 TARGETS = {"traces": (100_000, 0.4), "metrics": (200_000, 0.4)}

@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from tradepulse_backend.performance_history import recompute
-from tradepulse_backend.portfolio_account import PortfolioAccount, ReturnSettings
-from tradepulse_backend.trading_calendar import TradingCalendar
+from tradepulse_backend.performance.account import PortfolioAccount, ReturnSettings
+from tradepulse_backend.performance.calendar import TradingCalendar
+from tradepulse_backend.performance.history import recompute
 
 TARGET_RATIO = 100.0
 START_NS = 1_767_225_600 * 10**9  # 2026-01-01 UTC

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import empyrical as ep
 import numpy as np
 
-from tradepulse_backend import performance_stats
+from tradepulse_backend.performance import stats as performance_stats
 
 TARGET_SPEEDUP = 5.0
 SEED = 20240601

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .config import MonitoringConfig
-from .dashboard import api
-from .dashboard.performance_api import performance_api
-from .runtime import Backend
+from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.dashboard import api
+from tradepulse_backend.runtime import Backend
 
 
 def create_app(config: MonitoringConfig | None = None, backend: Backend | None = None) -> Flask:
@@ -20,7 +19,6 @@ def create_app(config: MonitoringConfig | None = None, backend: Backend | None =
     app.json.sort_keys = False
     app.extensions["tradepulse"] = backend
     api.register(app)
-    app.register_blueprint(performance_api)
     app.register_error_handler(HTTPException, _json_http_error)
     return app
 

@@ -8,8 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .config import ConfigError, MonitoringConfig, check_config_file, load_config
+from tradepulse_backend import __version__
+from tradepulse_backend.config import (
+    ConfigError,
+    MonitoringConfig,
+    check_config_file,
+    load_config,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,7 +98,7 @@ def _logging(level: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import StartupError, serve
+    from tradepulse_backend.server import StartupError, serve
 
     config = _load(args)
     if config is None:
@@ -117,7 +122,7 @@ def _print_ready(urls: dict[str, str]) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from tradepulse_backend.demo import run_demo
 
     config = _load(args)
     if config is None:
@@ -130,9 +135,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import json
 
-    from .performance import PerformanceMonitor
-    from .reports import build_report, render
-    from .store import Store, queries
+    from tradepulse_backend.performance import PerformanceMonitor
+    from tradepulse_backend.performance.reports import build_report, render
+    from tradepulse_backend.store import Store, queries
 
     config = _load(args)
     if config is None:

@@ -10,15 +10,15 @@ import logging
 import threading
 import time
 
-from . import __version__
-from .bus import REPORT_READY, EventBus
-from .config import MonitoringConfig
-from .ingest.auth import ApiKeys
-from .ingest.pipeline import WritePipeline
-from .ingest.receiver import OtlpReceiver, ReceiverSettings
-from .performance import PerformanceMonitor
-from .reports import ReportScheduler
-from .store import Store
+from tradepulse_backend import __version__
+from tradepulse_backend.bus import REPORT_READY, EventBus
+from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.ingest.auth import ApiKeys
+from tradepulse_backend.ingest.pipeline import WritePipeline
+from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
+from tradepulse_backend.performance import PerformanceMonitor
+from tradepulse_backend.performance.reports import ReportScheduler
+from tradepulse_backend.store import Store
 
 logger = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL_S = 1.0
@@ -72,7 +72,7 @@ class Backend:
             self._start_grpc()
 
     def _start_grpc(self) -> None:
-        from .ingest.grpc_receiver import start_grpc_server
+        from tradepulse_backend.ingest.grpc_receiver import start_grpc_server
 
         ingest = self.config.ingest
         self._grpc, port = start_grpc_server(

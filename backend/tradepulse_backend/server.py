@@ -14,10 +14,10 @@ from collections.abc import Callable
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.exc import SQLAlchemyError
 
-from .app import create_app
-from .config import MonitoringConfig
-from .runtime import Backend
-from .store import Store
+from tradepulse_backend.app import create_app
+from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.runtime import Backend
+from tradepulse_backend.store import Store
 
 logger = logging.getLogger(__name__)
 

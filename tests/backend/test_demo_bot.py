@@ -14,7 +14,7 @@ import pytest
 from tests.sdk.otlp_recorder import OtlpRecorder
 from tradepulse import conventions as conv
 from tradepulse.conventions import Side
-from tradepulse_backend.demo_bot import (
+from tradepulse_backend.demo.bot import (
     INITIAL_CASH,
     START_PRICES,
     TICK_VOLATILITY,
@@ -138,7 +138,7 @@ def test_run_bot_exports_spans_and_trading_metrics_and_reports_events():
         result = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(f"""
                 import json, threading
-                from tradepulse_backend.demo_bot import run_bot
+                from tradepulse_backend.demo.bot import run_bot
                 events = []
                 run_bot(duration_s=1.0, stop_event=threading.Event(), endpoint={server.url!r},
                         seed=1, on_event=events.append)
@@ -188,7 +188,7 @@ def test_a_closing_fill_records_a_trade_span_with_the_realized_pnl():
                 InMemorySpanExporter,
             )
             from tradepulse.conventions import SPAN_TRADE, Side
-            from tradepulse_backend.demo_bot import DemoBot
+            from tradepulse_backend.demo.bot import DemoBot
 
             exporter = InMemorySpanExporter()
             provider = TracerProvider()

@@ -18,7 +18,7 @@ from tradepulse_backend.performance import (
     PerformanceMonitor,
     PerformanceSnapshot,
 )
-from tradepulse_backend.performance_history import recompute
+from tradepulse_backend.performance.history import recompute
 from tradepulse_backend.runtime import Backend
 from tradepulse_backend.store import performance as stored
 
@@ -371,8 +371,8 @@ def test_daily_closes_through_the_monitor_match_empyrical_on_their_returns():
 
 def test_non_finite_otlp_values_are_skipped_not_absorbed():
     from tradepulse_backend.ingest.decode import decode_request
-    from tradepulse_backend.performance_feed import Observation
-    from tradepulse_backend.portfolio_update_otlp import metrics_request
+    from tradepulse_backend.performance.inputs import Observation
+    from tradepulse_backend.performance.updates_otlp import metrics_request
 
     monitor = PerformanceMonitor()
     good = feed(monitor, hourly(2), [100.0, 110.0]).to_dict()
@@ -443,8 +443,8 @@ def test_one_day_of_data_is_not_annualized():
 
 def test_a_trade_read_twice_is_counted_once():
     from tradepulse_backend.ingest.decode import decode_request
-    from tradepulse_backend.portfolio_update import parse_update
-    from tradepulse_backend.portfolio_update_otlp import trace_request
+    from tradepulse_backend.performance.updates import parse_update
+    from tradepulse_backend.performance.updates_otlp import trace_request
 
     monitor = PerformanceMonitor()
     update = parse_update({"service": "bot", "trades": [{"pnl": 7.0}]})
@@ -490,8 +490,8 @@ def test_incremental_equals_batch_on_any_path(steps):
 @pytest.mark.parametrize("period, back_s", [("36h", 36 * 3600), ("2w", 14 * 86400),
                                             ("90m", 5400)])
 def test_a_duration_period_reaches_back_from_now(period, back_s):
-    from tradepulse_backend.performance_history import period_bounds
-    from tradepulse_backend.trading_calendar import TradingCalendar
+    from tradepulse_backend.performance.calendar import TradingCalendar
+    from tradepulse_backend.performance.history import period_bounds
 
     now_ns = int(T0.timestamp() * 1e9)
     assert period_bounds(period, now_ns, TradingCalendar()) == now_ns - back_s * 10**9
@@ -499,8 +499,8 @@ def test_a_duration_period_reaches_back_from_now(period, back_s):
 
 @pytest.mark.parametrize("period", ["fortnight", "3 days", "0d", ""])
 def test_a_bad_period_is_an_error_naming_the_choices(period):
-    from tradepulse_backend.performance_history import period_bounds
-    from tradepulse_backend.trading_calendar import TradingCalendar
+    from tradepulse_backend.performance.calendar import TradingCalendar
+    from tradepulse_backend.performance.history import period_bounds
 
     with pytest.raises(ValueError, match="period must be one of day, week, month, ytd, all"):
         period_bounds(period, 0, TradingCalendar())

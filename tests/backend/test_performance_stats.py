@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.backend.closeness import assert_close
-from tradepulse_backend import performance_stats as ps
+from tradepulse_backend.performance import stats as ps
 
 RF = 0.0001
 ANN = 252

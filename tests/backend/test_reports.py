@@ -10,9 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tradepulse_backend.bus import PERFORMANCE_UPDATED, EventBus
-from tradepulse_backend.config import MonitoringConfig, PerformanceMonitorConfig, ReportsConfig
+from tradepulse_backend.config import (
+    MonitoringConfig,
+    PerformanceMonitorConfig,
+    ReportsConfig,
+)
 from tradepulse_backend.performance import PerformanceMonitor
-from tradepulse_backend.reports import ReportScheduler, build_report, next_run, render
+from tradepulse_backend.performance.reports import ReportScheduler, build_report, next_run, render
 from tradepulse_backend.runtime import Backend
 
 NEW_YORK = ZoneInfo("America/New_York")

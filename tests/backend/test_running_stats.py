@@ -11,9 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.backend.closeness import assert_close
-from tradepulse_backend import performance_stats as ps
-from tradepulse_backend import running_stats as rs
-from tradepulse_backend.running_stats import RunningDrawdown, RunningMoments, SortedReturns
+from tradepulse_backend.performance import running_stats as rs
+from tradepulse_backend.performance import stats as ps
+from tradepulse_backend.performance.running_stats import (
+    RunningDrawdown,
+    RunningMoments,
+    SortedReturns,
+)
 
 RF = 0.0001
 ANN = 252
@@ -197,7 +201,7 @@ def test_sorted_returns_round_trip_through_json_with_infinities() -> None:
 
 
 def test_sorted_returns_plus_adds_one_return_without_changing_the_original():
-    from tradepulse_backend.running_stats import SortedReturns
+    from tradepulse_backend.performance.running_stats import SortedReturns
 
     base = SortedReturns([0.02, -0.01, 0.005])
     more = base.plus(-0.03)

@@ -19,9 +19,9 @@ from tests.integration.otlp_samples import (
     spans_request,
 )
 from tradepulse_backend.ingest.decode import decode_request
-from tradepulse_backend.ingest.records import KIND_GAUGE, KIND_SUM
 from tradepulse_backend.store import NS_PER_DAY, Store, queries
 from tradepulse_backend.store.series_math import deltas, rates
+from tradepulse_backend.telemetry.records import KIND_GAUGE, KIND_SUM
 
 
 @pytest.fixture

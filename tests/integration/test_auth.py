@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from tests.integration.otlp_samples import span, spans_request
 from tests.support import post
-
-from .otlp_samples import span, spans_request
 
 KEY = "tp-key-4f1d9c2e7b"
 BODY = spans_request("auth-bot", [span(bytes.fromhex("ab" * 16), b"\x07" * 8, "authorized")])

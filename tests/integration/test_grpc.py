@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from .otlp_samples import span, spans_request
+from tests.integration.otlp_samples import span, spans_request
 
 RESOURCE = Resource.create({"service.name": "grpc-bot"})
 KEY = "grpc-key-81b2"

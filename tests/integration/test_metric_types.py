@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 
+from tests.integration.otlp_samples import SECOND, T0, cumulative_counter, metrics_request
 from tests.support import post
-
-from .otlp_samples import SECOND, T0, cumulative_counter, metrics_request
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 SINCE = f"&since={T0 // SECOND - 60}"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.integration.otlp_samples import json_logs, json_metrics, json_trace
 from tests.support import post
-
-from .otlp_samples import json_logs, json_metrics, json_trace
 
 JSON = {"Content-Type": "application/json"}
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from tests.integration.otlp_samples import (
+    SECOND,
+    T0,
+    cumulative_counter,
+    metrics_request,
+    span,
+    spans_request,
+)
 from tests.support import post
-
-from .otlp_samples import SECOND, T0, cumulative_counter, metrics_request, span, spans_request
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 

@@ -13,9 +13,8 @@ import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from tests.integration.otlp_samples import json_trace, span, spans_request
 from tests.support import post, wait_until
-
-from .otlp_samples import json_trace, span, spans_request
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 JSON = {"Content-Type": "application/json"}

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from .otlp_recorder import OtlpRecorder
+from tests.sdk.otlp_recorder import OtlpRecorder
 
 _CLEAN_ENV = {
     key: value

@@ -13,10 +13,9 @@ import textwrap
 
 import pytest
 
+from tests.sdk.conftest import MetricsReader
 from tradepulse import conventions as conv
 from tradepulse import metrics
-
-from .conftest import MetricsReader
 
 
 def test_portfolio_value_and_cash_are_gauges_with_currency_and_portfolio(

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 import pytest
 
 import tradepulse
+from tests.sdk.conftest import MetricsReader
 from tradepulse import conventions as conv
 from tradepulse.observers import ObservedObject
-
-from .conftest import MetricsReader
 
 OBSERVERS_SCOPE = "tradepulse.observers"
 

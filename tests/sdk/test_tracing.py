@@ -15,9 +15,8 @@ from opentelemetry.semconv.attributes.code_attributes import (
 )
 from opentelemetry.trace import StatusCode
 
+from tests.sdk.conftest import SpanRecorder
 from tradepulse import traced
-
-from .conftest import SpanRecorder
 
 _tracer = trace.get_tracer("tests.sdk")
 

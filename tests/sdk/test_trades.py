@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from opentelemetry import trace
 
+from tests.sdk.conftest import MetricsReader, SpanRecorder
 from tradepulse import conventions as conv
 from tradepulse import metrics
-
-from .conftest import MetricsReader, SpanRecorder
 
 ENTRY = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)
 EXIT = ENTRY + timedelta(minutes=42, microseconds=250)

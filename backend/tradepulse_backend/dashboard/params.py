@@ -7,7 +7,7 @@ from datetime import datetime
 
 from werkzeug.datastructures import MultiDict
 
-from ..durations import duration_ns
+from tradepulse_backend.clock import duration_ns
 
 
 class BadParameter(ValueError):

@@ -8,8 +8,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from ..otlp import body_text
-from .records import (
+from tradepulse_backend.telemetry.otlp import body_text
+from tradepulse_backend.telemetry.records import (
     KIND_EXP_HISTOGRAM,
     KIND_GAUGE,
     KIND_HISTOGRAM,

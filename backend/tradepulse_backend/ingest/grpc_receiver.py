@@ -16,10 +16,10 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from .auth import UNAUTHORIZED, ApiKeys
-from .decode import decode_request
-from .pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
-from .responses import export_response
+from tradepulse_backend.ingest.auth import UNAUTHORIZED, ApiKeys
+from tradepulse_backend.ingest.decode import decode_request
+from tradepulse_backend.ingest.pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
+from tradepulse_backend.ingest.responses import export_response
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from ..bus import TELEMETRY_STORED, EventBus
-from ..store.writer import BatchWriter
-from .records import DecodedBatch
+from tradepulse_backend.bus import TELEMETRY_STORED, EventBus
+from tradepulse_backend.store.writer import BatchWriter
+from tradepulse_backend.telemetry.records import DecodedBatch
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
-from .auth import UNAUTHORIZED, ApiKeys
-from .decode import REQUEST_TYPES, decode_request
-from .otlp_json import OtlpJsonError, parse_json
-from .pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
-from .responses import export_response
+from tradepulse_backend.ingest.auth import UNAUTHORIZED, ApiKeys
+from tradepulse_backend.ingest.decode import REQUEST_TYPES, decode_request
+from tradepulse_backend.ingest.otlp_json import OtlpJsonError, parse_json
+from tradepulse_backend.ingest.pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
+from tradepulse_backend.ingest.responses import export_response
 
 logger = logging.getLogger(__name__)
 

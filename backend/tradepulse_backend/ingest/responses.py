@@ -8,7 +8,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from .records import DecodedBatch
+from tradepulse_backend.telemetry.records import DecodedBatch
 
 RESPONSES = {
     "traces": (ExportTraceServiceResponse, "rejected_spans"),

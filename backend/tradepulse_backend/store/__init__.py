@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from .dialects import checkpoint_sql, compact_sql, make_engine
-from .migrate import upgrade_to_head
-from .retention import enforce_retention
-from .writer import BatchWriter
+from tradepulse_backend.store.dialects import checkpoint_sql, compact_sql, make_engine
+from tradepulse_backend.store.migrate import upgrade_to_head
+from tradepulse_backend.store.retention import enforce_retention
+from tradepulse_backend.store.writer import BatchWriter
 
 logger = logging.getLogger(__name__)
 NS_PER_DAY = 86_400 * 10**9

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .schema import INSERT_COLUMNS
+from tradepulse_backend.store.schema import INSERT_COLUMNS
 
 
 def make_engine(url: str) -> Engine:

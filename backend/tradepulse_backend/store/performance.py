@@ -11,12 +11,11 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import Engine, text
 
 from tradepulse import conventions as conv
-
-from ..ingest.records import KIND_HISTOGRAM
-from .dialects import insert_ignoring_duplicates
-from .queries import DISTRIBUTION_SQL, NUMBER_SQL
-from .retention import first_id_at_or_after
-from .schema import performance_snapshots, performance_state, trades
+from tradepulse_backend.store.dialects import insert_ignoring_duplicates
+from tradepulse_backend.store.queries import DISTRIBUTION_SQL, NUMBER_SQL
+from tradepulse_backend.store.retention import first_id_at_or_after
+from tradepulse_backend.store.schema import performance_snapshots, performance_state, trades
+from tradepulse_backend.telemetry.records import KIND_HISTOGRAM
 
 
 def save(engine: Engine, snapshots: Sequence[dict[str, Any]],

@@ -9,9 +9,13 @@ from typing import Any
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import Engine, text
 
-from ..ingest.records import DISTRIBUTION_KINDS, KIND_EXP_HISTOGRAM, KIND_HISTOGRAM
-from ..otlp import log_dict, span_dict
-from .series_math import deltas, finite, rates
+from tradepulse_backend.store.series_math import deltas, finite, rates
+from tradepulse_backend.telemetry.otlp import log_dict, span_dict
+from tradepulse_backend.telemetry.records import (
+    DISTRIBUTION_KINDS,
+    KIND_EXP_HISTOGRAM,
+    KIND_HISTOGRAM,
+)
 
 FUNCTIONS = ("value", "delta", "rate")
 MAX_POINTS = 10_000

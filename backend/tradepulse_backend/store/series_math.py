@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..ingest.records import KIND_SUM, TEMPORALITY_DELTA
+from tradepulse_backend.telemetry.records import KIND_SUM, TEMPORALITY_DELTA
 
 Point = tuple[int, int, float | None]
 

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, select
 
-from ..ingest.records import DecodedBatch, MetricGroup, Origin, SeriesIds
-from ..otlp import attributes, service_name
-from .dialects import insert_sql, touch_resources_sql
-from .schema import resources, scopes, series
+from tradepulse_backend.store.dialects import insert_sql, touch_resources_sql
+from tradepulse_backend.store.schema import resources, scopes, series
+from tradepulse_backend.telemetry.otlp import attributes, service_name
+from tradepulse_backend.telemetry.records import DecodedBatch, MetricGroup, Origin, SeriesIds
 
 
 class BatchWriter:

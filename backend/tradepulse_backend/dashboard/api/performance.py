@@ -7,12 +7,11 @@ import time
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from .. import reports
-from ..performance import NUMERIC_FIELDS
-from ..store import performance as stored
-from ..store import queries
-from . import params
-from .params import BadParameter
+from tradepulse_backend.dashboard import params
+from tradepulse_backend.dashboard.params import BadParameter
+from tradepulse_backend.performance import NUMERIC_FIELDS, reports
+from tradepulse_backend.store import performance as stored
+from tradepulse_backend.store import queries
 
 performance_api = Blueprint("performance", __name__, url_prefix="/api/v1")
 HISTORY_FIELDS = frozenset(NUMERIC_FIELDS) | {"days", "trades", "orders",

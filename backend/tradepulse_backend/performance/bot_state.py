@@ -6,17 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from tradepulse import conventions as conv
-
-from .execution_quality import (
+from tradepulse_backend.performance.account import PortfolioAccount, ReturnSettings
+from tradepulse_backend.performance.calendar import TradingCalendar
+from tradepulse_backend.performance.execution import (
     LATENCY_BOUNDS_S,
     ExecutionCounts,
     ExecutionWindow,
     rebin,
     signed_slippage,
 )
-from .performance_feed import Histogram, IncreaseCursor, Observation, histogram_of
-from .portfolio_account import PortfolioAccount, ReturnSettings
-from .trading_calendar import TradingCalendar
+from tradepulse_backend.performance.inputs import (
+    Histogram,
+    IncreaseCursor,
+    Observation,
+    histogram_of,
+)
 
 _LEVELS = {
     conv.METRIC_PORTFOLIO_CASH: "cash",

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradepulse import conventions as conv
-
-from .performance_stats import histogram_quantile
+from tradepulse_backend.performance.stats import histogram_quantile
 
 ALL = ("all", "")
 _SUCCESS_FAILURES = (conv.OrderStatus.REJECTED.value, conv.OrderStatus.EXPIRED.value)

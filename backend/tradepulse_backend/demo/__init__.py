@@ -18,8 +18,9 @@ import urllib.request
 from pathlib import Path
 from typing import TextIO
 
-from .config import MonitoringConfig
-from .server import bind_error
+from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.demo.bot import run_bot
+from tradepulse_backend.server import bind_error
 
 READY_PATTERNS = {
     "otlp_http": re.compile(r"OTLP/HTTP receiver: (http://\S+)"),
@@ -115,8 +116,6 @@ def _print_banner(out: TextIO, urls: dict[str, str], data_dir: Path) -> None:
 
 def _run_bot(urls: dict[str, str], duration_s: float | None, stop: threading.Event,
              out: TextIO) -> None:
-    from .demo_bot import run_bot
-
     def on_event(message: str) -> None:
         out.write(f"[bot] {message}\n")
         out.flush()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from ..config import redacted
-from ..runtime import Backend
-from ..store import queries
-from . import params
-from .params import BadParameter
+from tradepulse_backend.config import redacted
+from tradepulse_backend.dashboard import params
+from tradepulse_backend.dashboard.params import BadParameter
+from tradepulse_backend.store import queries
+
+if TYPE_CHECKING:
+    from tradepulse_backend.runtime import Backend
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -155,9 +158,3 @@ def _file_size(path: str | None) -> int | None:
         return sum(os.path.getsize(p) for p in (path, f"{path}-wal") if os.path.exists(p))
     except OSError:
         return None
-
-
-def register(app: Flask) -> None:
-    app.register_blueprint(health)
-    app.register_blueprint(api)
-    app.register_error_handler(BadParameter, lambda e: (jsonify(error=str(e)), 400))

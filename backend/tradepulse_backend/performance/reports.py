@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .config import ReportsConfig
+from tradepulse_backend.config import ReportsConfig
 
 if TYPE_CHECKING:
-    from .performance import PerformanceMonitor
+    from tradepulse_backend.performance.monitor import PerformanceMonitor
 
 logger = logging.getLogger(__name__)
 FORMATS = ("json", "html", "csv")

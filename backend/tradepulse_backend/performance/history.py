@@ -11,17 +11,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tradepulse import conventions as conv
-
-from . import performance_stats as ps
-from .bot_state import EXECUTION_INPUTS, HANDLERS, BotState, observation_from_row
-from .durations import duration_ns
-from .execution_quality import ExecutionWindow
-from .performance_feed import IncreaseCursor
-from .portfolio_account import ReturnSettings, step_index
-from .trading_calendar import TradingCalendar
+from tradepulse_backend.clock import duration_ns
+from tradepulse_backend.performance import stats as ps
+from tradepulse_backend.performance.account import ReturnSettings, step_index
+from tradepulse_backend.performance.bot_state import (
+    EXECUTION_INPUTS,
+    HANDLERS,
+    BotState,
+    observation_from_row,
+)
+from tradepulse_backend.performance.calendar import TradingCalendar
+from tradepulse_backend.performance.execution import ExecutionWindow
+from tradepulse_backend.performance.inputs import IncreaseCursor
+from tradepulse_backend.performance.snapshot import PerformanceSnapshot
+from tradepulse_backend.store import performance as stored
 
 if TYPE_CHECKING:
-    from .performance import PerformanceMonitor
+    from tradepulse_backend.performance.monitor import PerformanceMonitor
 
 PERIODS = ("day", "week", "month", "ytd", "all")
 
@@ -140,9 +146,6 @@ def summarize_period(monitor: PerformanceMonitor, service: str, period: str, por
     Returns are measured from the last value before the period (the previous close for
     `day`), or from the period's first value when there is none.
     """
-    from .performance import PerformanceSnapshot
-    from .store import performance as stored
-
     engine = monitor.store.engine
     since = period_bounds(period, now_ns, monitor.calendar)
     rows = stored.raw_points(engine, _INPUTS, since, now_ns, service=service)

@@ -21,8 +21,7 @@ from pydantic import (
 )
 
 from tradepulse import conventions as conv
-
-from .performance_feed import Histogram, Observation, Trade
+from tradepulse_backend.performance.inputs import Histogram, Observation, Trade
 
 _BASE = ConfigDict(extra="forbid", allow_inf_nan=False)
 

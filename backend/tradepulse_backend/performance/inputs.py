@@ -11,9 +11,8 @@ from typing import Any
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tradepulse import conventions as conv
-
-from .ingest.records import KIND_HISTOGRAM, TEMPORALITY_DELTA, DecodedBatch
-from .otlp import attributes, service_name
+from tradepulse_backend.telemetry.otlp import attributes, service_name
+from tradepulse_backend.telemetry.records import KIND_HISTOGRAM, TEMPORALITY_DELTA, DecodedBatch
 
 MONITORED = frozenset({
     conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH, conv.METRIC_PORTFOLIO_CASH_FLOW,

@@ -15,9 +15,8 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tradepulse import conventions as conv
-
-from .ingest.records import TEMPORALITY_DELTA
-from .performance_feed import CUMULATIVE_INPUTS, Histogram, Observation, Trade
+from tradepulse_backend.performance.inputs import CUMULATIVE_INPUTS, Histogram, Observation, Trade
+from tradepulse_backend.telemetry.records import TEMPORALITY_DELTA
 
 SCOPE = "tradepulse.update_portfolio_data"
 _MONOTONIC = frozenset({conv.METRIC_ORDERS})

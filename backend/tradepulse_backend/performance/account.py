@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from . import running_stats as rs
-from .trading_calendar import TradingCalendar
+from tradepulse_backend.performance import running_stats as rs
+from tradepulse_backend.performance.calendar import TradingCalendar
 
 POSITION_TOLERANCE_NS = 1_000_000_000
 """Positions reported more than this before the newest position report have been closed."""

@@ -1,0 +1,1 @@
+"""Plain records and OTLP shapes that every layer past ingest shares."""

@@ -1,0 +1,56 @@
+"""The backend's packages depend one way, down ARCHITECTURE.md's list, with no cycles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tradepulse_backend
+from tests.architecture.import_graph import find_cycle, import_graph, upward_imports
+
+ROOT = Path(tradepulse_backend.__file__).parent
+
+
+def test_the_backend_has_no_import_cycle():
+    assert find_cycle(import_graph(ROOT)) is None
+
+
+def test_no_package_imports_a_layer_above_it():
+    assert upward_imports(import_graph(ROOT)) == []
+
+
+def test_a_cycle_is_found_when_two_modules_import_each_other(tmp_path):
+    package = tmp_path / "tradepulse_backend"
+    (package / "store").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "store" / "__init__.py").write_text("from tradepulse_backend.store import a\n")
+    (package / "store" / "a.py").write_text("from tradepulse_backend.store import b\n")
+    (package / "store" / "b.py").write_text(
+        "import os\n\ndef later():\n    import sys\n\nfrom tradepulse_backend.store.a import x\n")
+    cycle = find_cycle(import_graph(package))
+    assert cycle is not None and cycle[0] == cycle[-1]
+    assert {"tradepulse_backend.store.a", "tradepulse_backend.store.b"} <= set(cycle)
+
+
+def test_an_import_of_a_higher_layer_is_reported(tmp_path):
+    package = tmp_path / "tradepulse_backend"
+    (package / "store").mkdir(parents=True)
+    (package / "performance").mkdir()
+    for init in (package, package / "store", package / "performance"):
+        (init / "__init__.py").write_text("")
+    (package / "store" / "q.py").write_text("from tradepulse_backend.performance import m\n")
+    (package / "performance" / "m.py").write_text("")
+    assert upward_imports(import_graph(package)) == [
+        "tradepulse_backend.store.q -> tradepulse_backend.performance.m"]
+
+
+def test_a_type_checking_import_is_not_a_dependency(tmp_path):
+    package = tmp_path / "tradepulse_backend"
+    (package / "store").mkdir(parents=True)
+    (package / "performance").mkdir()
+    for init in (package, package / "store", package / "performance"):
+        (init / "__init__.py").write_text("")
+    (package / "store" / "q.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from tradepulse_backend.performance import m\n")
+    (package / "performance" / "m.py").write_text("")
+    assert upward_imports(import_graph(package)) == []
