@@ -106,6 +106,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "queue_max_batches": 256,
                 "retry_after_seconds": 1,
                 "write_batch_max_records": 50000,
+                "commit_timeout": 5.0,
             },
             "storage": {
                 "data_dir": "/xdg/tradepulse",
@@ -310,6 +311,7 @@ def test_wrong_types_and_out_of_range_values_name_their_paths(tmp_path: Path) ->
         ("ingest", "queue_max_batches", 0),
         ("ingest", "retry_after_seconds", 0),
         ("ingest", "write_batch_max_records", 0),
+        ("ingest", "commit_timeout", 0),
         ("storage", "retention_check_interval", 0),
         ("server", "threads", 0),
         ("server", "threads", 257),

@@ -9,13 +9,14 @@ import logging
 import os
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -56,14 +57,20 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-def _merge_over_defaults(defaults: dict[str, Any], value: Any) -> Any:
-    """Lay a user mapping over the defaults so naming one entry keeps the others; null drops."""
-    if value is None:
-        return defaults
-    if not isinstance(value, Mapping):
-        return value
-    merged = {**defaults, **value}
-    return {key: entry for key, entry in merged.items() if entry is not None}
+def merged_over_defaults(defaults: Callable[[], dict[str, Any]]) -> BeforeValidator:
+    """A validator laying a user mapping over `defaults()`, so naming one entry keeps the
+    others; an entry set to null is removed, and null for the whole mapping gives the defaults.
+    Use as `Annotated[dict[str, Model], merged_over_defaults(factory)]`."""
+
+    def merge(value: Any) -> Any:
+        if value is None:
+            return defaults()
+        if not isinstance(value, Mapping):
+            return value
+        merged = {**defaults(), **value}
+        return {key: entry for key, entry in merged.items() if entry is not None}
+
+    return BeforeValidator(merge)
 
 
 class ReportsConfig(_Section):
@@ -133,15 +140,12 @@ def _default_rate_limits() -> dict[str, RateLimit]:
 class AlertingSystemConfig(_Section):
     """Alert delivery settings."""
 
-    rate_limits: dict[str, RateLimit] = Field(
+    rate_limits: Annotated[
+        dict[str, RateLimit], merged_over_defaults(_default_rate_limits)
+    ] = Field(
         default_factory=_default_rate_limits,
         description="Per-channel limits, merged over the defaults; null removes a channel's.",
     )
-
-    @field_validator("rate_limits", mode="before")
-    @classmethod
-    def _keep_default_rate_limits(cls, value: Any) -> Any:
-        return _merge_over_defaults(_default_rate_limits(), value)
 
 
 class DashboardConfig(_Section):
@@ -179,15 +183,12 @@ class SystemHealthConfig(_Section):
     """Host health sampling and its alert thresholds."""
 
     monitoring_interval: float = Field(30, gt=0, description="Seconds between health samples.")
-    thresholds: dict[str, Threshold] = Field(
+    thresholds: Annotated[
+        dict[str, Threshold], merged_over_defaults(_default_thresholds)
+    ] = Field(
         default_factory=_default_thresholds,
         description="Per-metric levels, merged over the defaults; null removes a metric's.",
     )
-
-    @field_validator("thresholds", mode="before")
-    @classmethod
-    def _keep_default_thresholds(cls, value: Any) -> Any:
-        return _merge_over_defaults(_default_thresholds(), value)
 
 
 class IngestConfig(_Section):
@@ -210,6 +211,13 @@ class IngestConfig(_Section):
     retry_after_seconds: int = Field(1, gt=0, description="Retry-After sent with 429 and 503.")
     write_batch_max_records: int = Field(
         50000, gt=0, description="Records the writer groups into one transaction."
+    )
+    commit_timeout: float = Field(
+        5.0, gt=0,
+        description="Seconds a request waits for the writer to take its batch before answering "
+                    "503 and withdrawing it. Keep it below the OTLP exporters' default 10 s "
+                    "timeout: an exporter that gives up first retries a request that may still "
+                    "commit, and spans and logs (no unique key) would be stored twice.",
     )
 
 

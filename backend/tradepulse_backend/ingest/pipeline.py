@@ -3,6 +3,12 @@
 A request is answered only after its records are committed (a 200 means stored), and many
 requests share one transaction (group commit). When the queue is full the receiver answers
 503 with Retry-After instead of dropping anything.
+
+A request waits at most `commit_timeout` for the writer to pick its batch up. The writer claims
+each batch before its transaction and skips batches whose request gave up (cancelled them), so
+a request answered "retry later" is never committed later as well: spans and logs have no
+unique key, and the exporter's retry would store them twice. A batch the writer has already
+claimed is waited for until its transaction ends, and the request gets its real outcome.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from tradepulse_backend.bus import TELEMETRY_STORED, EventBus
+from tradepulse_backend.config import IngestConfig
 from tradepulse_backend.store.writer import BatchWriter
 from tradepulse_backend.telemetry.records import DecodedBatch
 
@@ -33,7 +40,11 @@ class WriteFailed(Exception):
     """The store did not commit the batch (disk full, locked database, too slow, ...)."""
 
 
-COMMIT_TIMEOUT_S = 30.0
+class CommitTimedOut(WriteFailed):
+    """The writer did not pick the batch up in time; it was withdrawn and will never commit."""
+
+
+COMMIT_TIMEOUT_S: float = IngestConfig.model_fields["commit_timeout"].default
 
 
 @dataclass
@@ -45,6 +56,7 @@ class PipelineStats:
     transactions: int = 0
     write_failures: int = 0
     refused_full: int = 0
+    commit_timeouts: int = 0
 
 
 _SIGNALS = ("traces", "metrics", "logs")
@@ -55,8 +67,9 @@ class WritePipeline:
     """Owns the queue and the writer thread."""
 
     def __init__(self, writer: BatchWriter, bus: EventBus, *, max_batches: int,
-                 group_max_records: int) -> None:
+                 group_max_records: int, commit_timeout: float = COMMIT_TIMEOUT_S) -> None:
         self._writer = writer
+        self.commit_timeout = commit_timeout
         self._bus = bus
         self._queue: queue.Queue = queue.Queue(maxsize=max_batches)
         self._group_max = group_max_records
@@ -96,16 +109,32 @@ class WritePipeline:
             raise QueueFull from None
         return future
 
-    def store(self, batch: DecodedBatch, timeout: float = COMMIT_TIMEOUT_S) -> None:
-        """Queue a batch and wait for its commit.
+    def store(self, batch: DecodedBatch, timeout: float | None = None) -> None:
+        """Queue a batch and wait for its commit (at most `timeout`, default `commit_timeout`,
+        unless the writer has already started its transaction).
 
-        Raises QueueFull, PipelineClosed or WriteFailed: each means "not stored, retry later".
+        Raises QueueFull, PipelineClosed or WriteFailed (CommitTimedOut when it waited too
+        long): each means "not stored, and never will be; retry later".
         """
         future = self._submit(batch)
         try:
-            future.result(timeout=timeout)
+            future.result(timeout=self.commit_timeout if timeout is None else timeout)
         except FutureTimeout:
-            raise WriteFailed("storage is slow to commit") from None
+            if future.cancel():
+                self.stats.commit_timeouts += 1
+                raise CommitTimedOut("storage is slow to commit") from None
+            self._outcome(future)
+        except WriteFailed:
+            raise
+        except Exception as error:
+            raise WriteFailed(str(error)) from None
+
+    @staticmethod
+    def _outcome(future: Future) -> None:
+        """Wait for a claimed batch's transaction (bounded by one transaction) and raise its
+        failure as WriteFailed."""
+        try:
+            future.result()
         except WriteFailed:
             raise
         except Exception as error:
@@ -129,13 +158,16 @@ class WritePipeline:
             if first is _STOP:
                 return
             group, stop = self._collect(first)
-            self._commit(group)
+            if group:
+                self._commit(group)
             if stop:
                 return
 
     def _collect(self, first) -> tuple[list, bool]:
-        group = [first]
-        records = first[0].accepted
+        """Queued batches for one transaction, each claimed; batches withdrawn by their
+        request (cancelled after a commit timeout) are dropped here."""
+        group = [first] if first[1].set_running_or_notify_cancel() else []
+        records = first[0].accepted if group else 0
         while records < self._group_max:
             try:
                 item = self._queue.get_nowait()
@@ -143,8 +175,9 @@ class WritePipeline:
                 break
             if item is _STOP:
                 return group, True
-            group.append(item)
-            records += item[0].accepted
+            if item[1].set_running_or_notify_cancel():
+                group.append(item)
+                records += item[0].accepted
         return group, False
 
     def _commit(self, group: list) -> None:
