@@ -1,9 +1,11 @@
 """OTLP/gRPC receiver (default port 4317): the same decode and write path as OTLP/HTTP.
 
 Status codes follow the OTLP specification: UNAUTHENTICATED without a valid API key,
-UNAVAILABLE (retryable) when the write queue is full or storage fails, RESOURCE_EXHAUSTED from
-gRPC itself for messages over the size limit, and partial_success for rejected items.
-Imported only in the server's worker process, after it forks.
+INVALID_ARGUMENT for a request that cannot be decoded (gRPC's own deserializer would answer
+INTERNAL, so the services take raw bytes and parse them here), UNAVAILABLE (retryable) when the
+write queue is full, storage fails or the commit wait runs out (the batch is then withdrawn,
+never committed later), RESOURCE_EXHAUSTED from gRPC itself for messages over the size limit,
+and partial_success for rejected items. Imported only in the server's worker process.
 """
 
 from __future__ import annotations
@@ -12,34 +14,39 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from tradepulse_backend.ingest.auth import UNAUTHORIZED, ApiKeys
-from tradepulse_backend.ingest.decode import decode_request
+from tradepulse_backend.ingest.decode import REQUEST_TYPES, decode_request
 from tradepulse_backend.ingest.pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
-from tradepulse_backend.ingest.responses import export_response
+from tradepulse_backend.ingest.responses import RESPONSES, export_response
 
 logger = logging.getLogger(__name__)
 
+SERVICES = {
+    "traces": "opentelemetry.proto.collector.trace.v1.TraceService",
+    "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
+    "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
+}
+DEADLINE_MARGIN_S = 0.5
+"""Answer this long before the client's deadline, so it hears UNAVAILABLE rather than timing
+out on a request it cannot know the fate of."""
+
 
 class _Exporter:
-    """The Export method shared by the three OTLP services."""
+    """The Export method of one OTLP service, taking the serialized request."""
 
-    signal = ""
-
-    def __init__(self, keys: ApiKeys, pipeline: WritePipeline) -> None:
+    def __init__(self, signal: str, keys: ApiKeys, pipeline: WritePipeline) -> None:
+        self.signal = signal
         self._keys = keys
         self._pipeline = pipeline
 
-    def Export(self, request, context: grpc.ServicerContext):
+    def Export(self, raw: bytes, context: grpc.ServicerContext):
         metadata = dict(context.invocation_metadata())
         if not self._keys.accepts(metadata.get("authorization")):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, UNAUTHORIZED)
-        batch = decode_request(self.signal, request, self._pipeline.series_ids)
+        batch = self._decoded(raw, context)
         try:
-            self._pipeline.store(batch)
+            self._pipeline.store(batch, timeout=self._wait_s(context))
         except QueueFull:
             context.abort(grpc.StatusCode.UNAVAILABLE, "write queue is full; retry later")
         except PipelineClosed:
@@ -49,17 +56,34 @@ class _Exporter:
             context.abort(grpc.StatusCode.UNAVAILABLE, f"{error}; retry later")
         return export_response(batch)
 
+    def _decoded(self, raw: bytes, context: grpc.ServicerContext):
+        """Plain records of the request; anything that fails to parse or walk it is the
+        client's INVALID_ARGUMENT, never an INTERNAL error."""
+        try:
+            request = REQUEST_TYPES[self.signal].FromString(raw)
+            return decode_request(self.signal, request, self._pipeline.series_ids)
+        except Exception as exc:
+            logger.info("OTLP/gRPC %s request rejected: %r", self.signal, exc)
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"cannot decode {self.signal} request: {type(exc).__name__}")
 
-class _Traces(_Exporter, trace_service_pb2_grpc.TraceServiceServicer):
-    signal = "traces"
+    def _wait_s(self, context: grpc.ServicerContext) -> float:
+        """The commit wait: the configured one, shortened to end before the client's deadline."""
+        remaining = context.time_remaining()
+        wait = self._pipeline.commit_timeout
+        if remaining is not None:
+            wait = min(wait, max(remaining - DEADLINE_MARGIN_S, 0.0))
+        return wait
 
 
-class _Metrics(_Exporter, metrics_service_pb2_grpc.MetricsServiceServicer):
-    signal = "metrics"
-
-
-class _Logs(_Exporter, logs_service_pb2_grpc.LogsServiceServicer):
-    signal = "logs"
+def _handler(signal: str, keys: ApiKeys, pipeline: WritePipeline) -> grpc.GenericRpcHandler:
+    response_type = RESPONSES[signal][0]
+    method = grpc.unary_unary_rpc_method_handler(
+        _Exporter(signal, keys, pipeline).Export,
+        request_deserializer=None,
+        response_serializer=response_type.SerializeToString,
+    )
+    return grpc.method_handlers_generic_handler(SERVICES[signal], {"Export": method})
 
 
 def start_grpc_server(host: str, port: int, *, keys: ApiKeys, pipeline: WritePipeline,
@@ -69,10 +93,8 @@ def start_grpc_server(host: str, port: int, *, keys: ApiKeys, pipeline: WritePip
         ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tradepulse-grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(keys, pipeline), server)
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-        _Metrics(keys, pipeline), server)
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(keys, pipeline), server)
+    server.add_generic_rpc_handlers(
+        tuple(_handler(signal, keys, pipeline) for signal in SERVICES))
     bound = server.add_insecure_port(f"{host}:{port}")
     server.start()
     return server, bound

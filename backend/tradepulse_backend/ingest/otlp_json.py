@@ -23,18 +23,29 @@ class OtlpJsonError(ValueError):
 
 
 def parse_json(body: bytes, message_type: type[Message]) -> Message:
-    """A protobuf export request from an OTLP/JSON body."""
+    """A protobuf export request from an OTLP/JSON body; any failure is an OtlpJsonError."""
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise OtlpJsonError("body is not JSON we accept: nested too deeply") from None
+    except ValueError as exc:  # also UnicodeDecodeError and integers past 4300 digits
         raise OtlpJsonError(f"body is not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise OtlpJsonError("body must be a JSON object")
-    _hex_ids_to_base64(document, "$")
     try:
+        _hex_ids_to_base64(document, "$")
         return json_format.ParseDict(document, message_type(), ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
-        raise OtlpJsonError(str(exc)) from exc
+    except OtlpJsonError:
+        raise
+    except RecursionError:
+        raise OtlpJsonError("OTLP/JSON document is nested too deeply") from None
+    except (json_format.ParseError, ValueError, TypeError, OverflowError) as exc:
+        raise OtlpJsonError(_shortened(str(exc) or type(exc).__name__)) from exc
+
+
+def _shortened(message: str, limit: int = 300) -> str:
+    """An error message short enough to send back, whatever value it quotes."""
+    return message if len(message) <= limit else message[:limit] + "..."
 
 
 def _hex_ids_to_base64(node: object, path: str) -> None:

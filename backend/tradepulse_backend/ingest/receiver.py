@@ -23,6 +23,7 @@ from tradepulse_backend.ingest.decode import REQUEST_TYPES, decode_request
 from tradepulse_backend.ingest.otlp_json import OtlpJsonError, parse_json
 from tradepulse_backend.ingest.pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
 from tradepulse_backend.ingest.responses import export_response
+from tradepulse_backend.telemetry.records import DecodedBatch
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class OtlpReceiver:
                                  f"send {PROTOBUF} or {JSON}")
         raw = self._decompressed(environ, self._read_body(environ))
         request = _parse(signal, raw, content_type)
-        batch = decode_request(signal, request, self._pipeline.series_ids)
+        batch = _decode(signal, request, self._pipeline.series_ids)
         self._store(batch)
         return _encode(export_response(batch), content_type), []
 
@@ -100,7 +101,8 @@ class OtlpReceiver:
         declared = environ.get("CONTENT_LENGTH") or ""
         if declared.isdigit() and int(declared) > limit:
             raise HttpError(413, f"body of {declared} bytes exceeds the limit of {limit}")
-        body = environ["wsgi.input"].read(limit + 1) if declared != "0" else b""
+        wanted = int(declared) if declared.isdigit() else limit + 1  # PEP 3333: not past it
+        body = environ["wsgi.input"].read(wanted) if wanted else b""
         if len(body) > limit:
             raise HttpError(413, f"body exceeds the limit of {limit} bytes")
         return body
@@ -140,6 +142,7 @@ def _media_type(header: str) -> str:
 
 
 def _parse(signal: str, raw: bytes, content_type: str):
+    """The export request message; whatever parsing raises is the client's bad body: 400."""
     message_type = REQUEST_TYPES[signal]
     try:
         if content_type == PROTOBUF:
@@ -147,6 +150,20 @@ def _parse(signal: str, raw: bytes, content_type: str):
         return parse_json(raw, message_type)
     except (DecodeError, OtlpJsonError) as exc:
         raise HttpError(400, f"cannot decode {signal} request: {exc}") from exc
+    except Exception as exc:  # RecursionError, ValueError, ...: still a body we cannot read
+        logger.info("OTLP %s body rejected by %s", signal, type(exc).__name__, exc_info=True)
+        raise HttpError(400, f"cannot decode {signal} request: {type(exc).__name__}") from exc
+
+
+def _decode(signal: str, request, series_ids) -> DecodedBatch:
+    """Plain records of a parsed request; a request the decoder cannot walk is a 400 (a 5xx
+    would make the exporter resend it forever)."""
+    try:
+        return decode_request(signal, request, series_ids)
+    except Exception as exc:
+        logger.exception("OTLP %s request could not be decoded", signal)
+        raise HttpError(400, f"cannot decode {signal} request: {type(exc).__name__}: "
+                             f"{str(exc)[:200]}") from exc
 
 
 def _encode(response, content_type: str) -> bytes:
