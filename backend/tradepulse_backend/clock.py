@@ -10,18 +10,27 @@ import re
 import threading
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-_DURATION = re.compile(r"^-?(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
-_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$", re.ASCII)
+_UNIT_NS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9,
+            "w": 604800 * 10**9}
+MAX_DURATION_NS = 36_525 * 86_400 * 10**9
+"""The longest duration a query or period may name: 100 years, far inside what a signed 64-bit
+nanosecond timestamp can hold."""
 
 
 def duration_ns(text: str) -> int | None:
-    """Nanoseconds of a duration such as `15m`, or None when `text` is not one."""
+    """Nanoseconds of a duration such as `15m`, or None when `text` is not one.
+
+    A duration is positive: `-15m` is not one. The result is exact, and may be too large to
+    use; callers bound it (see MAX_DURATION_NS).
+    """
     match = _DURATION.match(text.strip())
     if match is None:
         return None
-    return int(float(match.group(1)) * _UNIT_S[match.group(2)] * 1e9)
+    return int(Decimal(match.group(1)) * _UNIT_NS[match.group(2)])
 
 
 @runtime_checkable

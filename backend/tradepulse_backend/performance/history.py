@@ -6,12 +6,13 @@ one (a test holds them equal); it serves period summaries, reports and the bench
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tradepulse import conventions as conv
-from tradepulse_backend.clock import duration_ns
+from tradepulse_backend.clock import MAX_DURATION_NS, duration_ns
 from tradepulse_backend.performance import stats as ps
 from tradepulse_backend.performance.account import ReturnSettings, step_index
 from tradepulse_backend.performance.bot_state import (
@@ -29,7 +30,19 @@ from tradepulse_backend.store import performance as stored
 if TYPE_CHECKING:
     from tradepulse_backend.performance.monitor import PerformanceMonitor
 
-PERIODS = ("day", "week", "month", "ytd", "all")
+
+
+class SummaryPeriod(StrEnum):
+    """The named periods of a summary: the current day, week, month, year, or everything."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YTD = "ytd"
+    ALL = "all"
+
+
+PERIODS = tuple(SummaryPeriod)
 
 
 def recompute(times_ns: np.ndarray, values: np.ndarray, flows: np.ndarray,
@@ -126,17 +139,29 @@ def align_flows(value_times: np.ndarray, flow_times: np.ndarray, amounts: np.nda
     return flows
 
 
-def period_bounds(period: str, now_ns: int, calendar: TradingCalendar) -> int:
-    """Start of a named period or a duration back from now (`36h`, `30d`, `2w`)."""
-    if period == "all":
-        return 0
+def parse_period(period: str) -> SummaryPeriod | int:
+    """A named period, or the nanoseconds of a duration back from now (`36h`, `30d`, `2w`,
+    at most 100 years); ValueError naming the choices otherwise."""
     if period in PERIODS:
-        return calendar.period_start_ns(period, now_ns)
+        return SummaryPeriod(period)
     back = duration_ns(period)
     if back is None or back <= 0:
         raise ValueError(
-            f"period must be one of {', '.join(PERIODS)} or a duration like 30d, got {period!r}")
-    return now_ns - back
+            f"period must be one of {', '.join(PERIODS)} or a duration like 30d, got "
+            f"{period[:40]!r}")
+    if back > MAX_DURATION_NS:
+        raise ValueError(f"period {period[:40]!r} is longer than 100 years")
+    return back
+
+
+def period_bounds(period: str, now_ns: int, calendar: TradingCalendar) -> int:
+    """Start of a named period or a duration back from now, never before 1970."""
+    parsed = parse_period(period)
+    if parsed is SummaryPeriod.ALL:
+        return 0
+    if isinstance(parsed, SummaryPeriod):
+        return calendar.period_start_ns(parsed, now_ns)
+    return max(now_ns - parsed, 0)
 
 
 def summarize_period(monitor: PerformanceMonitor, service: str, period: str, portfolio: str,

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -22,8 +23,26 @@ if TYPE_CHECKING:
     from tradepulse_backend.performance.monitor import PerformanceMonitor
 
 logger = logging.getLogger(__name__)
-FORMATS = ("json", "html", "csv")
-MIME_TYPES = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+
+
+class ReportFormat(StrEnum):
+    """How a report is delivered: the REST JSON shape, an HTML page, or CSV rows."""
+
+    JSON = "json"
+    HTML = "html"
+    CSV = "csv"
+
+
+class ReportPeriod(StrEnum):
+    """What a report covers: the current day or week."""
+
+    DAY = "day"
+    WEEK = "week"
+
+
+FORMATS = tuple(ReportFormat)
+MIME_TYPES = {ReportFormat.HTML: "text/html; charset=utf-8",
+              ReportFormat.CSV: "text/csv; charset=utf-8"}
 TOP_TRADES = 5
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -66,7 +85,7 @@ class Report:
 
     service: str
     portfolio: str
-    period: str
+    period: ReportPeriod
     since_unix_ms: float
     until_unix_ms: float
     day_label: str
@@ -80,10 +99,12 @@ class Report:
         return {key: getattr(self, key) for key in self.__dataclass_fields__}
 
 
-def build_report(monitor: PerformanceMonitor, service: str, period: str = "day", *,
+def build_report(monitor: PerformanceMonitor, service: str,
+                 period: ReportPeriod | str = ReportPeriod.DAY, *,
                  portfolio: str | None = None, now_ns: int | None = None,
                  alerts: list[dict[str, Any]] | None = None) -> Report:
     """The report of `service` for the current day or week up to now."""
+    period = ReportPeriod(period)
     summary = monitor.get_performance_summary(service, period, portfolio, now_ns=now_ns)
     portfolio = summary["portfolio"]
     closed = sorted(summary["trades"], key=lambda t: t["pnl"])
@@ -104,9 +125,12 @@ def _trade(row: dict[str, Any]) -> dict[str, Any]:
             "entry_time_unix_ms": row["entry_ns"] / 1e6, "exit_time_unix_ms": row["exit_ns"] / 1e6}
 
 
-def render(report: Report, fmt: str) -> tuple[str, str]:
+def render(report: Report, fmt: ReportFormat | str) -> tuple[str, str]:
     """The report as (body, mimetype) in `html` or `csv`."""
-    return (render_html if fmt == "html" else render_csv)(report), MIME_TYPES[fmt]
+    fmt = ReportFormat(fmt)
+    if fmt not in MIME_TYPES:
+        raise ValueError(f"render makes html or csv, not {fmt}; JSON is Report.to_dict()")
+    return (render_html if fmt is ReportFormat.HTML else render_csv)(report), MIME_TYPES[fmt]
 
 
 def _format(value: Any, kind: str, currency: str | None = None) -> str:
@@ -263,7 +287,7 @@ class ReportScheduler:
 
     def run_once(self, now_ns: int) -> list[Path]:
         """Build, write and deliver the reports of every known bot as of `now_ns`."""
-        period = "day" if self.config.schedule == "daily" else "week"
+        period = ReportPeriod.DAY if self.config.schedule == "daily" else ReportPeriod.WEEK
         written = []
         for service in self.monitor.services():
             report = build_report(self.monitor, service, period, now_ns=now_ns)
@@ -276,7 +300,7 @@ class ReportScheduler:
         folder = self.directory / re.sub(r"[^A-Za-z0-9._-]+", "_", report.service).lstrip(".")
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
-        for fmt in ("html", "csv"):
+        for fmt in (ReportFormat.HTML, ReportFormat.CSV):
             path = folder / f"{report.period}-{report.day_label}.{fmt}"
             path.write_text(render(report, fmt)[0], encoding="utf-8")
             paths.append(path)

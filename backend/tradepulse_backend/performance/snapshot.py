@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -89,9 +90,22 @@ class PerformanceSnapshot:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def value(self, name: str) -> Any:
-        """A field by the name alert rules use."""
+    def value(self, name: str) -> float | int | None:
+        """A figure by the name alert rules use; only figures (FIGURE_FIELDS) are reachable,
+        so user text never reaches methods, identity fields or dunder attributes."""
+        if name not in _FIGURES:
+            close = difflib.get_close_matches(str(name), FIGURE_FIELDS, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else \
+                f"; one of {', '.join(FIGURE_FIELDS)}"
+            raise UnknownFigure(f"unknown performance figure {str(name)[:60]!r}{hint}")
         return getattr(self, name)
+
+
+class UnknownFigure(KeyError, ValueError):
+    """A figure name no snapshot has; the message names it and the closest figures."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 MIN_DAYS = 2
@@ -100,6 +114,10 @@ or taking a percentile of a single day would print numbers that mean nothing."""
 NUMERIC_FIELDS = tuple(
     f.name for f in fields(PerformanceSnapshot)
     if f.type in ("float | None",) and f.name != "timestamp")
+FIGURE_FIELDS = NUMERIC_FIELDS + tuple(
+    f.name for f in fields(PerformanceSnapshot) if f.type == "int")
+"""The snapshot's figures: every number but the timestamp (floats that may be null, and counts)."""
+_FIGURES = frozenset(FIGURE_FIELDS)
 _DAILY_STATS = frozenset({"annualized_return", "volatility", "sharpe_ratio", "sortino_ratio",
                           "calmar_ratio", "var_95", "cvar_95"})
 _REASONS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from enum import StrEnum
 from typing import Any
 
 from opentelemetry.proto.metrics.v1 import metrics_pb2
@@ -17,7 +18,16 @@ from tradepulse_backend.telemetry.records import (
     KIND_HISTOGRAM,
 )
 
-FUNCTIONS = ("value", "delta", "rate")
+
+class SeriesFunction(StrEnum):
+    """What `series_points` returns for each point: the value, the change, or the rate."""
+
+    VALUE = "value"
+    DELTA = "delta"
+    RATE = "rate"
+
+
+FUNCTIONS = tuple(SeriesFunction)
 MAX_POINTS = 10_000
 
 
@@ -63,7 +73,7 @@ def series_points(
     attributes: dict[str, str] | None = None,
     since_ns: int = 0,
     until_ns: int | None = None,
-    function: str = "value",
+    function: SeriesFunction | str = SeriesFunction.VALUE,
     limit: int = MAX_POINTS,
 ) -> list[dict[str, Any]]:
     """Every series of a metric with its points in [since, until], as values, deltas or rates.
@@ -72,6 +82,7 @@ def series_points(
     """
     if function not in FUNCTIONS:
         raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, got {function!r}")
+    function = SeriesFunction(function)
     until_ns = until_ns if until_ns is not None else 2**63 - 1
     with engine.connect() as conn:
         metas = _matching_series(conn, name, service, attributes or {})
@@ -95,8 +106,8 @@ def _matching_series(conn, name: str, service: str | None, wanted: dict[str, str
     return found
 
 
-def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: str, limit: int
-                   ) -> dict[str, Any]:
+def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: SeriesFunction,
+                   limit: int) -> dict[str, Any]:
     distribution = meta["kind"] in DISTRIBUTION_KINDS
     rows = conn.execute(text(DISTRIBUTION_SQL if distribution else NUMBER_SQL),
                         {"sid": meta["id"], "since": since_ns, "until": until_ns,
@@ -105,19 +116,19 @@ def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: str
         "series_id": meta["id"], "name": meta["name"], "service": meta["service_name"],
         "attributes": meta["attributes"], "kind": meta["kind"], "unit": meta["unit"],
         "temporality": _TEMPORALITY.get(meta["temporality"], "unspecified"),
-        "monotonic": meta["monotonic"], "function": function,
+        "monotonic": meta["monotonic"], "function": function.value,
     }
-    if distribution and function == "value":
+    if distribution and function is SeriesFunction.VALUE:
         result["points"] = [[t / 1e6, _distribution_value(meta["kind"], r)] for t, *r in rows]
         return result
     numbers = [(r[0], r[1], r[2] if not distribution else float(r[2])) for r in rows]
-    if function == "value":
+    if function is SeriesFunction.VALUE:
         pairs = [(t, v) for t, _s, v in numbers]
     else:
         shape = {"kind": "sum" if distribution else meta["kind"],
                  "temporality": meta["temporality"],
                  "monotonic": meta["monotonic"] or distribution}
-        pairs = (deltas if function == "delta" else rates)(numbers, **shape)
+        pairs = (deltas if function is SeriesFunction.DELTA else rates)(numbers, **shape)
     result["points"] = [[t / 1e6, finite(v)] for t, v in pairs]
     return result
 

@@ -10,6 +10,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from tradepulse_backend.dashboard import params
 from tradepulse_backend.dashboard.params import BadParameter
 from tradepulse_backend.performance import NUMERIC_FIELDS, reports
+from tradepulse_backend.performance.history import parse_period
+from tradepulse_backend.performance.reports import ReportFormat, ReportPeriod
 from tradepulse_backend.store import performance as stored
 from tradepulse_backend.store import queries
 
@@ -56,26 +58,22 @@ def history():
 def summary():
     args = request.args
     service = _known_service(args)
-    period = args.get("period", "all")
+    period = args.get("period") or "all"
     try:
-        result = _monitor().get_performance_summary(service, period, args.get("portfolio"))
+        parse_period(period)
     except ValueError as error:
         raise BadParameter(f"period: {error}") from None
-    return jsonify(result)
+    return jsonify(_monitor().get_performance_summary(service, period, args.get("portfolio")))
 
 
 @performance_api.get("/reports")
 def report():
     args = request.args
     service = _known_service(args)
-    period = args.get("period", "day")
-    if period not in ("day", "week"):
-        raise BadParameter(f"period: must be day or week, got {period!r}")
-    fmt = args.get("format", "json")
-    if fmt not in reports.FORMATS:
-        raise BadParameter(f"format: must be one of {', '.join(reports.FORMATS)}, got {fmt!r}")
+    period = params.choice(args, "period", ReportPeriod, ReportPeriod.DAY)
+    fmt = params.choice(args, "format", ReportFormat, ReportFormat.JSON)
     built = reports.build_report(_monitor(), service, period, portfolio=args.get("portfolio"))
-    if fmt == "json":
+    if fmt is ReportFormat.JSON:
         return jsonify(built.to_dict())
     body, mimetype = reports.render(built, fmt)
     filename = f"tradepulse-{service}-{period}-{built.day_label}.{fmt}"

@@ -99,7 +99,8 @@ def metrics():
         attributes=params.attribute_filters(args),
         since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
         until_ns=params.time_ns(args, "until", default=None),
-        function=_choice(args, "fn", queries.FUNCTIONS),
+        function=params.choice(args, "fn", queries.SeriesFunction,
+                               queries.SeriesFunction.VALUE),
         limit=params.integer(args, "limit", default=queries.MAX_POINTS, low=1,
                              high=queries.MAX_POINTS),
     )
@@ -142,13 +143,6 @@ def logs():
         contains=args.get("contains"),
         since_ns=params.time_ns(args, "since", default=0),
         limit=params.integer(args, "limit", default=100, low=1, high=5000)))
-
-
-def _choice(args, name: str, choices: tuple[str, ...]) -> str:
-    value = args.get(name, choices[0])
-    if value not in choices:
-        raise BadParameter(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
-    return value
 
 
 def _file_size(path: str | None) -> int | None:
