@@ -60,6 +60,7 @@ class PipelineStats:
 
 
 _SIGNALS = ("traces", "metrics", "logs")
+_LIVENESS_CHECK_S = 1.0
 _STOP = object()
 
 
@@ -129,16 +130,20 @@ class WritePipeline:
         except Exception as error:
             raise WriteFailed(str(error)) from None
 
-    @staticmethod
-    def _outcome(future: Future) -> None:
-        """Wait for a claimed batch's transaction (bounded by one transaction) and raise its
-        failure as WriteFailed."""
-        try:
-            future.result()
-        except WriteFailed:
-            raise
-        except Exception as error:
-            raise WriteFailed(str(error)) from None
+    def _outcome(self, future: Future) -> None:
+        """Wait for a claimed batch's transaction (bounded by one transaction while the writer
+        lives) and raise its failure as WriteFailed."""
+        while True:
+            try:
+                future.result(timeout=_LIVENESS_CHECK_S)
+                return
+            except FutureTimeout:
+                if not self._thread.is_alive():
+                    raise WriteFailed("the writer stopped before committing") from None
+            except WriteFailed:
+                raise
+            except Exception as error:
+                raise WriteFailed(str(error)) from None
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop taking writes, commit everything queued, and stop the writer thread."""
