@@ -16,8 +16,10 @@ def start_server(tmp_path):
     """Start servers with special configuration; all are stopped after the test."""
     started: list[RunningServer] = []
 
-    def start(monitoring: dict | None = None, *, data_dir=None, env=None) -> RunningServer:
-        running = RunningServer(data_dir or tmp_path / f"data{len(started)}", monitoring, env)
+    def start(monitoring: dict | None = None, *, data_dir=None, env=None,
+              storage_url: str | None = None) -> RunningServer:
+        running = RunningServer(data_dir or tmp_path / f"data{len(started)}", monitoring, env,
+                                storage_url)
         started.append(running)
         return running
 

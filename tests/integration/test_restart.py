@@ -15,9 +15,9 @@ from tests.support import post
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
 
-def test_spans_and_points_are_still_there_after_a_restart(start_server, tmp_path):
+def test_spans_and_points_are_still_there_after_a_restart(start_server, tmp_path, storage_url):
     data_dir = tmp_path / "persistent"
-    first = start_server(data_dir=data_dir)
+    first = start_server(data_dir=data_dir, storage_url=storage_url)
     trace_hex = "cd" * 16
     post(f"{first.otlp}/v1/traces",
          spans_request("restart-bot", [span(bytes.fromhex(trace_hex), b"\x08" * 8, "before")]),
@@ -26,7 +26,7 @@ def test_spans_and_points_are_still_there_after_a_restart(start_server, tmp_path
         cumulative_counter("trading.orders", [(T0, T0 + SECOND, 3.0)])]), PROTOBUF)
     assert first.stop() == 0
 
-    second = start_server(data_dir=data_dir)
+    second = start_server(data_dir=data_dir, storage_url=storage_url)
     assert [s["name"] for s in second.api(f"/traces/{trace_hex}")["spans"]] == ["before"]
     series = second.api(f"/metrics?name=trading.orders&since={T0 // SECOND - 1}")["series"]
     assert series[0]["points"][0][1] == 3.0
