@@ -34,3 +34,11 @@ def test_spans_and_points_are_still_there_after_a_restart(start_server, tmp_path
         cumulative_counter("trading.orders", [(T0, T0 + 2 * SECOND, 5.0)])]), PROTOBUF)
     series = second.api(f"/metrics?name=trading.orders&since={T0 // SECOND - 1}")["series"]
     assert len(series) == 1 and [p[1] for p in series[0]["points"]] == [3.0, 5.0]
+
+
+def test_status_reports_the_database_size_and_a_wal_only_where_the_store_owns_one(
+        start_server, storage_url):
+    running = start_server(storage_url=storage_url)
+    storage = running.api("/status")["storage"]
+    assert storage["database_bytes"] > 0 and storage["spans_written"] == 0
+    assert (storage["wal_bytes"] is None) == (storage_url is not None)
