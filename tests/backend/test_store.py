@@ -213,3 +213,22 @@ def test_the_dialect_is_chosen_from_the_url(url, driver):
 def test_an_unsupported_database_url_is_a_value_error_naming_it():
     with pytest.raises(ValueError, match="unsupported database 'mysql'"):
         dialect_for("mysql://u@db/tp")
+
+
+def test_batch_rows_inserted_the_dialects_fastest_way_read_back_whole(store):
+    store.writer.write([_spans("rows-bot", 4, T0)])
+    span_row = (7, b"\x07" * 16, b"\x02" * 8, b"", "copied", 1, T0, T0 + 1, 0, b"\x00'\\\n", 1, 1)
+    points = [(1, T0 + i, T0, value) for i, value in enumerate([1.5, None, -2.0])]
+    with store.engine.begin() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        store.dialect.insert_rows(cursor, "spans", [span_row])
+        store.dialect.insert_rows(cursor, "points_staging", points)
+        store.dialect.insert_rows(cursor, "points_staging", points[:1], ignore_duplicates=True)
+        cursor.close()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT trace_key, name, start_ns, body FROM spans WHERE name = 'copied'").one() == (
+            7, "copied", T0, b"\x00'\\\n")
+        values = conn.exec_driver_sql(
+            "SELECT value FROM points_staging ORDER BY id").scalars().all()
+    assert values == [1.5, None, -2.0, 1.5]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, Table, make_url
 
@@ -44,6 +46,12 @@ class Dialect(ABC):
         columns = INSERT_COLUMNS[table]
         marks = ",".join([self.mark] * len(columns))
         return self._insert(table, ",".join(columns), f"VALUES ({marks})", ignore_duplicates)
+
+    def insert_rows(self, cursor: Any, table: str, rows: Sequence[tuple],
+                    ignore_duplicates: bool = False) -> None:
+        """Insert positional rows (INSERT_COLUMNS order) on the writer's DB-API cursor, the
+        fastest way this database offers."""
+        cursor.executemany(self.insert_sql(table, ignore_duplicates), rows)
 
     def touch_resources_sql(self) -> str:
         """UPDATE moving a resource's last_seen_ns forward only: params (time_ns, resource_id)."""

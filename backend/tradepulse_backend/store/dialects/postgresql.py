@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import Engine, Insert, Table, create_engine, text
 from sqlalchemy.dialects import postgresql
 
 from tradepulse_backend.store.dialects.base import Dialect
+from tradepulse_backend.store.schema import INSERT_COLUMNS
 
 DRIVER = "postgresql+psycopg"
 
@@ -22,6 +26,17 @@ class PostgreSQLDialect(Dialect):
 
     def insert_ignoring_duplicates(self, table: Table) -> Insert:
         return postgresql.insert(table).on_conflict_do_nothing()
+
+    def insert_rows(self, cursor: Any, table: str, rows: Sequence[tuple],
+                    ignore_duplicates: bool = False) -> None:
+        """COPY, about five times executemany's rows per second; executemany where duplicates
+        must be skipped (COPY cannot)."""
+        if ignore_duplicates:
+            super().insert_rows(cursor, table, rows, ignore_duplicates)
+            return
+        with cursor.copy(f"COPY {table} ({', '.join(INSERT_COLUMNS[table])}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def size_report(self, engine: Engine) -> dict[str, int | None]:
         """The database's bytes; the WAL is the whole server's, so it is not reported."""
