@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.support import DIALECTS, RunningServer, storage_url_for, wait_until
+from tests.support import wait_until
 
 BOT = textwrap.dedent("""
     import sys, time
@@ -51,13 +51,10 @@ BOT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module", params=DIALECTS)
-def server(request, tmp_path_factory):
-    """One real server per database kind, its data in SQLite or in a PostgreSQL database."""
-    running = RunningServer(tmp_path_factory.mktemp("data"),
-                            storage_url=storage_url_for(request, request.param))
-    yield running
-    running.stop()
+@pytest.fixture(scope="module")
+def server(server_on_each_database):
+    """This module runs on SQLite and on PostgreSQL."""
+    return server_on_each_database
 
 
 @pytest.fixture(scope="module")
