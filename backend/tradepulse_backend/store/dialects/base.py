@@ -20,6 +20,8 @@ class Dialect(ABC):
     """The DB-API placeholder of the driver, for the positional executemany batch inserts."""
     writer_threads: int
     """How many threads may write at once."""
+    greatest = "GREATEST"
+    """The SQL function of the larger of two values."""
 
     @abstractmethod
     def make_engine(self, url: str) -> Engine:
@@ -57,8 +59,6 @@ class Dialect(ABC):
         """UPDATE moving a resource's last_seen_ns forward only: params (time_ns, resource_id)."""
         return (f"UPDATE resources SET last_seen_ns = {self.greatest}(last_seen_ns, {self.mark}) "
                 f"WHERE id = {self.mark}")
-
-    greatest = "GREATEST"
 
     def compact_sql(self) -> str:
         """Move staged points up to id `:last` into `points`, sorted by series."""
