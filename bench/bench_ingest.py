@@ -1,8 +1,9 @@
 """Ingest throughput: protobuf batches of 512 spans or points posted over loopback HTTP to a real
 `tradepulse serve` pinned to one core, committed to SQLite, against the parse-and-walk baseline
-measured in the same run.
+measured in the same run; then the same against a PostgreSQL started for the run (Debian's
+`postgresql`; skipped with a note when it is not installed), printed beside SQLite's.
 
-    python -m bench.bench_ingest [--batches N] [--clients K]
+    python -m bench.bench_ingest [--batches N] [--clients K] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 from bench.baseline import walk_metrics, walk_spans
 from bench.payloads import BATCH, metric_requests, span_requests
+from tests.postgres_server import LIKE_SQLITE, PostgresServer, find_bin_dir
 
 READY = re.compile(r"OTLP/HTTP receiver: (http://\S+)")
 TARGETS = {"traces": (100_000, 0.4), "metrics": (200_000, 0.4)}
@@ -37,10 +39,12 @@ def baseline_rate(walk, payloads: list[bytes], rounds: int = 3) -> float:
     return len(payloads) * BATCH / best
 
 
-def start_server(data_dir: Path, cpu: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, cpu: int | None, storage_url: str | None = None
+                 ) -> tuple[subprocess.Popen, str]:
     config = data_dir / "bench.yaml"
+    storage = f"  storage: {{url: '{storage_url}'}}\n" if storage_url else ""
     config.write_text("monitoring:\n  ingest: {port: 0, grpc_port: null, queue_max_batches: 1024}\n"
-                      "  dashboard: {port: 0}\n")
+                      "  dashboard: {port: 0}\n" + storage)
     pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     process = subprocess.Popen(
         [sys.executable, "-m", "tradepulse_backend.cli", "serve", "--config", str(config),
@@ -85,36 +89,56 @@ def post_all(base_url: str, path: str, payloads: list[bytes], clients: int) -> f
     return time.perf_counter() - start
 
 
-def run(batches: int = 200, clients: int = 4) -> dict[str, dict[str, float]]:
-    """Measure both signals; returns {signal: {e2e, baseline, ratio}} in items per second."""
+def run(batches: int = 200, clients: int = 4, postgres: bool = True) -> dict[str, dict]:
+    """Measure both signals on SQLite (and PostgreSQL when installed); returns {signal: {e2e,
+    baseline, ratio}} in items per second, plus {"postgresql": {signal: e2e}} or a skip note."""
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu = cpus[0] if len(cpus) > 1 else None
     if server_cpu is not None:
         os.sched_setaffinity(0, set(cpus[1:]))
     payloads = {"traces": span_requests(batches), "metrics": metric_requests(batches)}
     walks = {"traces": walk_spans, "metrics": walk_metrics}
+    results: dict[str, dict] = {}
+    for signal, e2e in measure(payloads, clients, server_cpu).items():
+        base = baseline_rate(walks[signal], payloads[signal])
+        results[signal] = {"e2e": e2e, "baseline": base, "ratio": e2e / base}
+    bin_dir = find_bin_dir() if postgres else None
+    if bin_dir is None:
+        results["postgresql"] = {"skipped": "PostgreSQL binaries not found"}
+    else:
+        server = PostgresServer(bin_dir, settings=LIKE_SQLITE)
+        try:
+            results["postgresql"] = measure(payloads, clients, server_cpu,
+                                            server.create_database("bench"))
+        finally:
+            server.stop()
+    results["_server_cpu"] = {"pinned": float(server_cpu is not None)}
+    return results
+
+
+def measure(payloads: dict[str, list[bytes]], clients: int, server_cpu: int | None,
+            storage_url: str | None = None) -> dict[str, float]:
+    """{signal: items per second committed} by one server on the given database."""
     results = {}
     with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
-        process, url = start_server(Path(tmp), server_cpu)
+        process, url = start_server(Path(tmp), server_cpu, storage_url)
         try:
             for signal, bodies in payloads.items():
                 warmup = {"traces": span_requests(4, seed=99),
                           "metrics": metric_requests(4, seed=99)}[signal]
                 post_all(url, f"/v1/{signal}", warmup, 1)
                 seconds = post_all(url, f"/v1/{signal}", bodies, clients)
-                e2e = len(bodies) * BATCH / seconds
-                base = baseline_rate(walks[signal], bodies)
-                results[signal] = {"e2e": e2e, "baseline": base, "ratio": e2e / base}
+                results[signal] = len(bodies) * BATCH / seconds
         finally:
             process.terminate()
             process.wait(timeout=60)
-    results["_server_cpu"] = {"pinned": float(server_cpu is not None)}
     return results
 
 
 def report(results: dict) -> list[str]:
     lines = []
     pinned = "server pinned to 1 core" if results["_server_cpu"]["pinned"] else "unpinned"
+    postgres = results["postgresql"]
     for signal, unit in (("traces", "spans"), ("metrics", "points")):
         r = results[signal]
         floor, ratio = TARGETS[signal]
@@ -122,6 +146,11 @@ def report(results: dict) -> list[str]:
             f"ingest_{signal}: e2e={r['e2e']:,.0f} {unit}/s baseline(parse+walk)="
             f"{r['baseline']:,.0f} {unit}/s ratio={r['ratio']:.2f} "
             f"(target >= {floor:,} {unit}/s and ratio >= {ratio}; {pinned})")
+        beside = (f"e2e={postgres[signal]:,.0f} {unit}/s vs SQLite {r['e2e']:,.0f} "
+                  f"(ratio {postgres[signal] / r['e2e']:.2f}; no target yet; {pinned}, "
+                  "PostgreSQL unpinned)" if signal in postgres
+                  else f"skipped: {postgres['skipped']}")
+        lines.append(f"ingest_{signal}_postgresql: {beside}")
     return lines
 
 
@@ -129,8 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     args = parser.parse_args()
-    for line in report(run(args.batches, args.clients)):
+    for line in report(run(args.batches, args.clients, postgres=not args.no_postgres)):
         print(line)
 
 

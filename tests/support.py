@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+DIALECTS = ("sqlite", "postgresql")
 READY = {
     "otlp": re.compile(r"OTLP/HTTP receiver: (http://\S+)"),
     "grpc": re.compile(r"OTLP/gRPC receiver: (\S+)"),
@@ -26,10 +27,13 @@ class RunningServer:
     """A `tradepulse serve` process with its URLs and captured stderr."""
 
     def __init__(self, data_dir: Path, monitoring: dict | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, storage_url: str | None = None) -> None:
+        """`storage_url` None keeps the database in `data_dir` (SQLite)."""
         self.data_dir = data_dir
         self.config_path = data_dir.parent / f"{data_dir.name}-config.yaml"
         section = {"ingest": {"port": 0, "grpc_port": 0}, "dashboard": {"port": 0}}
+        if storage_url is not None:
+            section["storage"] = {"url": storage_url}
         for key, value in (monitoring or {}).items():
             section[key] = {**section.get(key, {}), **value}
         self.config_path.write_text(yaml.safe_dump({"monitoring": section}))
@@ -115,3 +119,11 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str,
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+def storage_url_for(request, dialect: str) -> str | None:
+    """None for SQLite (the data directory's file), else a fresh database on the session's
+    PostgreSQL (the `postgres_server` fixture)."""
+    if dialect == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_server").create_database()

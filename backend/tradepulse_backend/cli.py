@@ -137,25 +137,25 @@ def _report(args: argparse.Namespace) -> int:
 
     from tradepulse_backend.performance import PerformanceMonitor
     from tradepulse_backend.performance.reports import build_report, render
-    from tradepulse_backend.store import Store, queries
+    from tradepulse_backend.store import Store, StoreUnavailable, queries
 
     config = _load(args)
     if config is None:
         return 2
-    database = config.storage.data_dir / "tradepulse.db"
-    if config.storage.url is None and not database.exists():
-        print(f"error: no database at {database} (monitoring.storage.data_dir)", file=sys.stderr)
-        return 2
-    store = Store.open(config.storage.database_url, config.storage.data_dir)
     try:
-        if args.service not in {s["name"] for s in queries.services(store.engine)}:
-            print(f"error: no telemetry from service {args.service!r} in {database}",
+        store = Store.open(config.storage.database_url, create=False)
+    except StoreUnavailable as error:
+        print(f"error: {error} (monitoring.storage)", file=sys.stderr)
+        return 2
+    try:
+        if args.service not in {s["name"] for s in queries.services(store)}:
+            print(f"error: no telemetry from service {args.service!r} in {store.location}",
                   file=sys.stderr)
             return 2
         monitor = PerformanceMonitor(config.performance_monitor, store=store)
         report = build_report(monitor, args.service, args.period, portfolio=args.portfolio)
     finally:
-        store.engine.dispose()
+        store.release()
     if args.fmt == "json":
         body = json.dumps(report.to_dict(), indent=2)
     else:

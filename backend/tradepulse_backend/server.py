@@ -1,8 +1,8 @@
 """`tradepulse serve`: gunicorn's threaded worker serving the OTLP and dashboard ports.
 
-One gunicorn worker (a single writer for SQLite) with a thread pool; the backend is built in the
-worker after fork, and each connection is routed to the app of the port it arrived on. gunicorn is
-also the server flask-sock supports for the dashboard's WebSocket.
+One gunicorn worker (the backend's parts share one process) with a thread pool; the backend is
+built in the worker after fork, and each connection is routed to the app of the port it arrived
+on. gunicorn is also the server flask-sock supports for the dashboard's WebSocket.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import socket
 from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
-from sqlalchemy.exc import SQLAlchemyError
 
 from tradepulse_backend.app import create_app
 from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.runtime import Backend
-from tradepulse_backend.store import Store
+from tradepulse_backend.store import Store, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ def serve(config: MonitoringConfig, on_ready: ReadyCallback | None = None) -> No
     _check_ports_free(config)
     try:
         Store.open(config.storage.database_url, config.storage.data_dir).close()
-    except (OSError, SQLAlchemyError) as error:
+    except (OSError, ValueError, StoreUnavailable) as error:
         raise StartupError(f"cannot open storage at {config.storage.data_dir}: {error}") from None
     TradepulseServer(config, on_ready).run()
 

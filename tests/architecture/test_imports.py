@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import tradepulse_backend
@@ -54,3 +55,26 @@ def test_a_type_checking_import_is_not_a_dependency(tmp_path):
         "    from tradepulse_backend.performance import m\n")
     (package / "performance" / "m.py").write_text("")
     assert upward_imports(import_graph(package)) == []
+
+
+DATABASE_PACKAGES = ("sqlalchemy", "alembic", "psycopg")
+
+
+def _database_uses(path: Path) -> list[str]:
+    """Imports of a database library, and reads of a `store.engine`, anywhere in a module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                 [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+        found += [f"imports {n}" for n in names if n.split(".")[0] in DATABASE_PACKAGES]
+        if (isinstance(node, ast.Attribute) and node.attr == "engine"
+                and "store" in ast.unparse(node.value)):
+            found.append(f"reads {ast.unparse(node)}")
+    return found
+
+
+def test_only_the_store_package_touches_the_database():
+    outside = {str(path.relative_to(ROOT)): uses for path in sorted(ROOT.rglob("*.py"))
+               if "store" not in path.relative_to(ROOT).parts[:1]
+               and (uses := _database_uses(path))}
+    assert outside == {}

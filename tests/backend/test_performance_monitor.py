@@ -281,13 +281,13 @@ def test_snapshots_and_state_survive_a_restart(tmp_path):
     first.close()
     second = backend_in(tmp_path)
     resumed = feed(second.performance, times[30:], values[30:])
-    engine = second.store.engine
+    store = second.store
     second.close()
     reference = feed(PerformanceMonitor(), times, values)
     for name in ("total_return", "sharpe_ratio", "max_drawdown", "var_95", "days", "ytd_return"):
         assert getattr(resumed, name) == pytest.approx(getattr(reference, name), rel=1e-9)
     assert resumed.trades == 2 and resumed.win_rate == 0.5
-    history = stored.snapshot_history(engine, "bot", "", 0, 2**62, 100)
+    history = stored.snapshot_history(store, "bot", "", 0, 2**62, 100)
     assert len(history) == 2
     assert history[-1][1]["total_return"] == pytest.approx(resumed.total_return)
 
@@ -297,7 +297,7 @@ def test_state_lost_in_a_crash_is_rebuilt_from_stored_points(tmp_path):
     times, values = hourly(30), random_walk(30, 9)
     feed(first.performance, times, values)
     first.pipeline.close()     # a crash: nothing persisted by the monitor
-    first.store.engine.dispose()
+    first.store.release()
     second = backend_in(tmp_path)
     second.performance.flush()
     rebuilt = second.performance.get_current_performance("bot")
@@ -422,7 +422,7 @@ def test_trades_stored_before_a_crash_are_counted_once_after_restart(tmp_path):
     with first.store.engine.begin() as conn:   # the monitor had not written them yet
         conn.exec_driver_sql("DELETE FROM trades")
     first.pipeline.close()
-    first.store.engine.dispose()
+    first.store.release()
     second = backend_in(tmp_path)
     second.performance.flush()
     assert second.performance.get_current_performance("bot").trades == 2

@@ -1,9 +1,11 @@
-"""The official OpenTelemetry SDK exporters talking to a real `tradepulse serve`."""
+"""The official OpenTelemetry SDK exporters talking to a real `tradepulse serve`, storing in
+SQLite and in PostgreSQL."""
 
 from __future__ import annotations
 
 import logging
 
+import pytest
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -16,6 +18,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 RESOURCE = Resource.create({"service.name": "exporter-bot", "deployment.environment.name": "test"})
+
+
+@pytest.fixture(scope="module")
+def server(server_on_each_database):
+    """This module runs on SQLite and on PostgreSQL."""
+    return server_on_each_database
 
 
 def test_spans_from_the_otlp_span_exporter_are_queryable_by_trace(server):

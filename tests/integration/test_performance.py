@@ -52,6 +52,12 @@ BOT = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
+def server(server_on_each_database):
+    """This module runs on SQLite and on PostgreSQL."""
+    return server_on_each_database
+
+
+@pytest.fixture(scope="module")
 def exported(server):
     subprocess.run([sys.executable, "-c", BOT, server.otlp], check=True, timeout=60)
 
@@ -93,8 +99,9 @@ def test_period_summary_recomputes_the_same_figures_from_stored_points(exported)
     assert len(summary["trades"]) == 3
 
 
-def test_history_of_a_field_reads_persisted_snapshots(start_server, tmp_path):
-    server = start_server({"performance_monitor": {"update_interval": 0.2}})
+def test_history_of_a_field_reads_persisted_snapshots(start_server, storage_url):
+    server = start_server({"performance_monitor": {"update_interval": 0.2}},
+                          storage_url=storage_url)
     subprocess.run([sys.executable, "-c", BOT, server.otlp], check=True, timeout=60)
 
     def persisted():
@@ -103,7 +110,7 @@ def test_history_of_a_field_reads_persisted_snapshots(start_server, tmp_path):
 
     wait_until(persisted, what="persisted snapshot")
     assert server.stop() == 0
-    restarted = start_server(data_dir=server.data_dir)
+    restarted = start_server(data_dir=server.data_dir, storage_url=storage_url)
     (snap,) = restarted.api("/performance?service=perf-bot")["performance"]
     assert snap["portfolio_value"] == 112_000.0 and snap["trades"] == 3
 
@@ -142,7 +149,8 @@ def test_reports_come_as_json_html_and_csv(exported):
 def test_report_command_prints_the_report_from_the_data_directory(exported):
     done = subprocess.run(
         [sys.executable, "-m", "tradepulse_backend.cli", "report", "--service", "perf-bot",
-         "--period", "day", "--format", "csv", "--data-dir", str(exported.data_dir)],
+         "--period", "day", "--format", "csv", "--data-dir", str(exported.data_dir),
+         "--config", str(exported.config_path)],
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "trades,trades,3" in done.stdout
@@ -165,5 +173,6 @@ def test_summaries_and_reports_of_an_unknown_bot_are_404s_naming_it(exported, pa
 def test_report_command_names_an_unknown_bot(exported):
     done = subprocess.run(
         [sys.executable, "-m", "tradepulse_backend.cli", "report", "--service", "nobody",
-         "--data-dir", str(exported.data_dir)], capture_output=True, text=True, timeout=60)
+         "--data-dir", str(exported.data_dir),
+         "--config", str(exported.config_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "'nobody'" in done.stderr

@@ -171,15 +171,15 @@ def summarize_period(monitor: PerformanceMonitor, service: str, period: str, por
     Returns are measured from the last value before the period (the previous close for
     `day`), or from the period's first value when there is none.
     """
-    engine = monitor.store.engine
+    store = monitor.store
     since = period_bounds(period, now_ns, monitor.calendar)
-    rows = stored.raw_points(engine, _INPUTS, since, now_ns, service=service)
-    base = stored.last_points_before(engine, conv.METRIC_PORTFOLIO_VALUE, service, since)
+    rows = stored.raw_points(store, _INPUTS, since, now_ns, service=service)
+    base = stored.last_points_before(store, conv.METRIC_PORTFOLIO_VALUE, service, since)
     mine = [r for r in base + rows
             if str(r["attributes"].get(conv.ATTR_PORTFOLIO, "")) == portfolio]
     figures = _return_figures(mine, monitor)
     figures.update(execution_figures(rows, since, monitor.config.execution_window))
-    closed = stored.trades_between(engine, service, since, now_ns, portfolio)
+    closed = stored.trades_between(store, service, since, now_ns, portfolio)
     figures.update(_trade_figures(closed))
     currencies = {r["attributes"].get(conv.ATTR_CURRENCY) for r in mine} - {None}
     snapshot = PerformanceSnapshot.from_figures(

@@ -130,7 +130,7 @@ class PerformanceMonitor:
         """Absorb one stored batch; returns (and publishes) the snapshots it changed."""
         closed = list(trades(batch))
         if closed and self.store is not None:
-            stored.add_trades(self.store.engine, (_trade_row(t) for t in closed))
+            stored.add_trades(self.store, (_trade_row(t) for t in closed))
         return self._apply(observations(batch), closed)
 
     def update_portfolio_data(self, data: PortfolioUpdate | dict[str, Any]
@@ -255,7 +255,7 @@ class PerformanceMonitor:
         if self.store is None:
             raise RuntimeError("get_performance_summary needs the monitor's store")
         if portfolio is None:
-            portfolio = stored.default_portfolio(self.store.engine, service)
+            portfolio = stored.default_portfolio(self.store, service)
         return summarize_period(self, service, period, portfolio,
                                 now_ns=time.time_ns() if now_ns is None else now_ns)
 
@@ -272,7 +272,7 @@ class PerformanceMonitor:
                        "body": json.dumps(self._services[name].to_dict())}
                       for name in sorted({service for service, _ in dirty})]
         try:
-            stored.save(self.store.engine, rows, states)
+            stored.save(self.store, rows, states)
         except Exception:
             with self._lock:
                 self._dirty |= dirty
@@ -281,22 +281,21 @@ class PerformanceMonitor:
 
     def restore(self) -> None:
         """Load saved states, recount trades, then replay stored points newer than each save."""
-        engine = self.store.engine
-        saved = stored.load_states(engine)
+        saved = stored.load_states(self.store)
         since = min((d["saved_ns"] for d in saved.values()), default=0) - REPLAY_MARGIN_NS
-        stored.add_trades(engine, (_trade_row(trade) for service, body in
-                                   stored.trade_spans_since(engine, since)
-                                   if (trade := trade_from_span(Span.FromString(body), service))))
+        stored.add_trades(self.store, (
+            _trade_row(trade) for service, body in stored.trade_spans_since(self.store, since)
+            if (trade := trade_from_span(Span.FromString(body), service))))
         with self._lock:
             for name, data in saved.items():
                 self._services[name] = BotState.from_dict(
                     data, self.settings, self.calendar, self.config.execution_window)
-            for service, portfolio, key, pnl in stored.trade_keys(engine):
+            for service, portfolio, key, pnl in stored.trade_keys(self.store):
                 self._service(service).count_trade(portfolio, key, pnl)
             for name, state in self._services.items():
                 for portfolio in state.accounts:
                     self._snapshot(name, portfolio)
-        replay = stored.raw_points(engine, HANDLERS, since, 2**63 - 1)
+        replay = stored.raw_points(self.store, HANDLERS, since, 2**63 - 1)
         if replay:
             self._apply((observation_from_row(row) for row in replay), [])
             logger.info("performance: replayed %d stored points after restart", len(replay))

@@ -13,11 +13,11 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Apply every pending migration inside one transaction."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration up to `revision` inside one transaction."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    logger.debug("schema is at head")
+        command.upgrade(config, revision)
+    logger.debug("schema is at %s", revision)

@@ -1,14 +1,18 @@
-"""Read functions shared by the REST API and the dashboard: plain dicts ready for JSON."""
+"""Read functions shared by the REST API and the dashboard: plain dicts ready for JSON.
+
+Each takes the `Store`; SQL stays here.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.proto.metrics.v1 import metrics_pb2
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, text
 
 from tradepulse_backend.store.series_math import deltas, finite, rates
 from tradepulse_backend.telemetry.otlp import log_dict, span_dict
@@ -17,6 +21,9 @@ from tradepulse_backend.telemetry.records import (
     KIND_EXP_HISTOGRAM,
     KIND_HISTOGRAM,
 )
+
+if TYPE_CHECKING:
+    from tradepulse_backend.store import Store
 
 
 class SeriesFunction(StrEnum):
@@ -31,10 +38,10 @@ FUNCTIONS = tuple(SeriesFunction)
 MAX_POINTS = 10_000
 
 
-def services(engine: Engine) -> list[dict[str, Any]]:
+def services(store: Store) -> list[dict[str, Any]]:
     """Every service that has sent telemetry: when it was first and last seen, and the
     attributes of each of its resources (service.version, host.name, ...)."""
-    with engine.connect() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT service_name, first_seen_ns, last_seen_ns, attributes FROM resources "
             "ORDER BY service_name, id")).all()
@@ -48,10 +55,10 @@ def services(engine: Engine) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def metric_names(engine: Engine, service: str | None = None) -> list[dict[str, Any]]:
+def metric_names(store: Store, service: str | None = None) -> list[dict[str, Any]]:
     """Metric names with their kind, unit, number of series and services."""
     where, params = ("WHERE service_name = :service", {"service": service}) if service else ("", {})
-    with engine.connect() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(text(
             f"SELECT name, kind, unit, service_name, COUNT(*) FROM series {where} "
             "GROUP BY name, kind, unit, service_name ORDER BY name, kind, unit, service_name"),
@@ -66,7 +73,7 @@ def metric_names(engine: Engine, service: str | None = None) -> list[dict[str, A
 
 
 def series_points(
-    engine: Engine,
+    store: Store,
     name: str,
     *,
     service: str | None = None,
@@ -84,24 +91,28 @@ def series_points(
         raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, got {function!r}")
     function = SeriesFunction(function)
     until_ns = until_ns if until_ns is not None else 2**63 - 1
-    with engine.connect() as conn:
-        metas = _matching_series(conn, name, service, attributes or {})
+    with store.engine.connect() as conn:
+        metas = matching_series(conn, [name], service, attributes)
         return [
             _series_result(conn, meta, since_ns, until_ns, function, limit) for meta in metas
         ]
 
 
-def _matching_series(conn, name: str, service: str | None, wanted: dict[str, str]) -> list[dict]:
+def matching_series(conn: Connection, names: Sequence[str], service: str | None = None,
+                    wanted: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The series of the named metrics (of one service, whose attributes include `wanted`),
+    in id order, with attributes decoded and `monotonic` a bool."""
+    marks = ", ".join(f":n{i}" for i in range(len(names)))
+    params: dict[str, Any] = {f"n{i}": name for i, name in enumerate(names)}
     sql = ("SELECT id, name, service_name, kind, temporality, monotonic, unit, description, "
-           "attributes FROM series WHERE name = :name")
-    params: dict[str, Any] = {"name": name}
+           f"attributes FROM series WHERE name IN ({marks})")
     if service:
         sql += " AND service_name = :service"
         params["service"] = service
     found = []
     for row in conn.execute(text(sql + " ORDER BY id"), params).mappings():
         attrs = json.loads(row["attributes"])
-        if all(str(attrs.get(k)) == v for k, v in wanted.items()):
+        if all(str(attrs.get(k)) == v for k, v in (wanted or {}).items()):
             found.append({**row, "attributes": attrs, "monotonic": bool(row["monotonic"])})
     return found
 
@@ -141,11 +152,11 @@ NUMBER_SQL = (
     "SELECT time_ns, start_ns, value FROM ("
     f"SELECT time_ns, start_ns, value FROM points {_RANGE} UNION "
     f"SELECT time_ns, start_ns, value FROM points_staging {_RANGE} "
-    "ORDER BY time_ns DESC LIMIT :limit) ORDER BY time_ns")
+    "ORDER BY time_ns DESC LIMIT :limit) AS newest ORDER BY time_ns")
 DISTRIBUTION_SQL = (
     "SELECT time_ns, start_ns, count, sum, min, max, body FROM ("
     f"SELECT * FROM distribution_points {_RANGE} ORDER BY time_ns DESC LIMIT :limit) "
-    "ORDER BY time_ns")
+    "AS newest ORDER BY time_ns")
 
 
 def _distribution_value(kind: str, row: tuple) -> dict[str, Any]:
@@ -174,7 +185,7 @@ def _distribution_value(kind: str, row: tuple) -> dict[str, Any]:
 _TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}
 
 
-def recent_spans(engine: Engine, *, service: str | None = None, name: str | None = None,
+def recent_spans(store: Store, *, service: str | None = None, name: str | None = None,
                  limit: int = 100) -> list[dict[str, Any]]:
     """The newest spans, newest first."""
     sql = ("SELECT s.body, r.service_name FROM spans s JOIN resources r ON r.id = s.resource_id"
@@ -186,16 +197,16 @@ def recent_spans(engine: Engine, *, service: str | None = None, name: str | None
     if name:
         sql += " AND s.name = :name"
         params["name"] = name
-    with engine.connect() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(text(sql + " ORDER BY s.id DESC LIMIT :limit"), params).all()
     return [span_dict(body, service=svc) for body, svc in rows]
 
 
-def recent_traces(engine: Engine, *, service: str | None = None, limit: int = 50,
+def recent_traces(store: Store, *, service: str | None = None, limit: int = 50,
                   scan_spans: int = 2000) -> list[dict[str, Any]]:
     """Summaries of the traces seen in the newest spans: root name, duration, span count, error."""
     traces: OrderedDict[str, list[dict]] = OrderedDict()
-    for span in recent_spans(engine, service=service, limit=scan_spans):
+    for span in recent_spans(store, service=service, limit=scan_spans):
         traces.setdefault(span["trace_id"], []).append(span)
     return [_trace_summary(tid, spans) for tid, spans in list(traces.items())[:limit]]
 
@@ -213,13 +224,13 @@ def _trace_summary(trace_id: str, spans: list[dict]) -> dict[str, Any]:
     }
 
 
-def trace(engine: Engine, trace_id_hex: str) -> list[dict[str, Any]]:
+def trace(store: Store, trace_id_hex: str) -> list[dict[str, Any]]:
     """Every stored span of one trace, in start order; empty when unknown."""
     trace_id = bytes.fromhex(trace_id_hex)
     if len(trace_id) != 16:
         raise ValueError("trace id must be 32 hex characters")
     key = int.from_bytes(trace_id[:8], "big", signed=True)
-    with engine.connect() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT s.body, r.service_name FROM spans s JOIN resources r ON r.id = s.resource_id "
             "WHERE s.trace_key = :key AND s.trace_id = :tid ORDER BY s.start_ns, s.id"),
@@ -227,7 +238,7 @@ def trace(engine: Engine, trace_id_hex: str) -> list[dict[str, Any]]:
     return [span_dict(body, service=svc) for body, svc in rows]
 
 
-def recent_logs(engine: Engine, *, service: str | None = None, min_severity: int = 0,
+def recent_logs(store: Store, *, service: str | None = None, min_severity: int = 0,
                 contains: str | None = None, since_ns: int = 0, limit: int = 100
                 ) -> list[dict[str, Any]]:
     """The newest log records matching the filters, newest first."""
@@ -241,14 +252,14 @@ def recent_logs(engine: Engine, *, service: str | None = None, min_severity: int
         sql += " AND l.body_text LIKE :pattern ESCAPE '\\'"
         escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params["pattern"] = f"%{escaped}%"
-    with engine.connect() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(text(sql + " ORDER BY l.id DESC LIMIT :limit"), params).all()
     return [log_dict(body, service=svc) for body, svc in rows]
 
 
-def storage_counts(engine: Engine) -> dict[str, int]:
+def storage_counts(store: Store) -> dict[str, int]:
     """Cheap size figures: series and services exactly, spans and logs by their highest id."""
-    with engine.connect() as conn:
+    with store.engine.connect() as conn:
         return {
             "services": conn.execute(
                 text("SELECT COUNT(DISTINCT service_name) FROM resources")).scalar() or 0,

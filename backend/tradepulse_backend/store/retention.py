@@ -3,36 +3,40 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from tradepulse_backend.store import Store
 
 logger = logging.getLogger(__name__)
 CHUNK_ROWS = 20_000
 
 
-def enforce_retention(engine: Engine, cutoff_ns: int) -> dict[str, int]:
+def enforce_retention(store: Store, cutoff_ns: int) -> dict[str, int]:
     """Delete points, spans and logs older than cutoff_ns; return rows deleted per table."""
     deleted = {
-        "points": _delete_points(engine, "points", cutoff_ns),
-        "distribution_points": _delete_points(engine, "distribution_points", cutoff_ns),
-        "spans": _delete_by_id(engine, "spans", "start_ns", cutoff_ns),
-        "logs": _delete_by_id(engine, "logs", "time_ns", cutoff_ns),
-        "performance_snapshots": _delete_older(engine, "performance_snapshots", "time_ns",
+        "points": _delete_points(store, "points", cutoff_ns),
+        "distribution_points": _delete_points(store, "distribution_points", cutoff_ns),
+        "spans": _delete_by_id(store, "spans", "start_ns", cutoff_ns),
+        "logs": _delete_by_id(store, "logs", "time_ns", cutoff_ns),
+        "performance_snapshots": _delete_older(store, "performance_snapshots", "time_ns",
                                                cutoff_ns),
-        "trades": _delete_older(engine, "trades", "exit_ns", cutoff_ns),
+        "trades": _delete_older(store, "trades", "exit_ns", cutoff_ns),
     }
     if any(deleted.values()):
         logger.info("retention removed %s", deleted)
     return deleted
 
 
-def _delete_points(engine: Engine, table: str, cutoff_ns: int) -> int:
+def _delete_points(store: Store, table: str, cutoff_ns: int) -> int:
     """Per series, so each delete is a primary-key range scan rather than a table scan."""
-    with engine.connect() as conn:
+    with store.engine.connect() as conn:
         series_ids = conn.execute(text("SELECT id FROM series")).scalars().all()
     total = 0
     for sid in series_ids:
-        with engine.begin() as conn:
+        with store.engine.begin() as conn:
             total += conn.execute(
                 text(f"DELETE FROM {table} WHERE series_id = :sid AND time_ns < :cutoff"),
                 {"sid": sid, "cutoff": cutoff_ns},
@@ -40,33 +44,30 @@ def _delete_points(engine: Engine, table: str, cutoff_ns: int) -> int:
     return total
 
 
-def _delete_older(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+def _delete_older(store: Store, table: str, column: str, cutoff_ns: int) -> int:
     """Small derived tables: one statement."""
-    with engine.begin() as conn:
+    with store.engine.begin() as conn:
         return conn.execute(text(f"DELETE FROM {table} WHERE {column} < :cutoff"),
                             {"cutoff": cutoff_ns}).rowcount
 
 
-def _delete_by_id(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+def _delete_by_id(store: Store, table: str, column: str, cutoff_ns: int) -> int:
     """Rows arrive in time order, so ids are searched for the cutoff instead of a time index."""
-    boundary = first_id_at_or_after(engine, table, column, cutoff_ns)
+    boundary = first_id_at_or_after(store, table, column, cutoff_ns)
+    delete = text(store.dialect.delete_chunk_sql(table, column, CHUNK_ROWS))
     total = 0
     while True:
-        with engine.begin() as conn:
-            removed = conn.execute(
-                text(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
-                     f"WHERE id < :boundary AND {column} < :cutoff LIMIT {CHUNK_ROWS})"),
-                {"boundary": boundary, "cutoff": cutoff_ns},
-            ).rowcount
+        with store.engine.begin() as conn:
+            removed = conn.execute(delete, {"boundary": boundary, "cutoff": cutoff_ns}).rowcount
         total += removed
         if removed < CHUNK_ROWS:
             return total
 
 
-def first_id_at_or_after(engine: Engine, table: str, column: str, cutoff_ns: int) -> int:
+def first_id_at_or_after(store: Store, table: str, column: str, cutoff_ns: int) -> int:
     """Binary search of the first row id whose `column` is at or after cutoff_ns (rows of the
-    spans and logs tables arrive roughly in time order)."""
-    with engine.connect() as conn:
+    spans and logs tables arrive roughly in time order); 0 for an empty table."""
+    with store.engine.connect() as conn:
         low, high = conn.execute(text(f"SELECT MIN(id), MAX(id) FROM {table}")).one()
         if low is None:
             return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -17,6 +18,11 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# Nanosecond times, trace keys and the ids of the big append-only tables exceed 2**31. On SQLite
+# every INTEGER is already 64-bit, and only a column spelled INTEGER is a rowid alias that
+# numbers itself, so there the type stays INTEGER (migration 0004).
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
 resources = Table(
     "resources",
     metadata,
@@ -24,8 +30,8 @@ resources = Table(
     Column("fingerprint", LargeBinary, nullable=False, unique=True),
     Column("service_name", String, nullable=False),
     Column("attributes", Text, nullable=False),
-    Column("first_seen_ns", Integer, nullable=False),
-    Column("last_seen_ns", Integer, nullable=False),
+    Column("first_seen_ns", BigInt, nullable=False),
+    Column("last_seen_ns", BigInt, nullable=False),
 )
 
 scopes = Table(
@@ -60,8 +66,8 @@ points = Table(
     "points",
     metadata,
     Column("series_id", Integer, primary_key=True),
-    Column("time_ns", Integer, primary_key=True),
-    Column("start_ns", Integer, nullable=False),
+    Column("time_ns", BigInt, primary_key=True),
+    Column("start_ns", BigInt, nullable=False),
     Column("value", Float, nullable=True),
     sqlite_with_rowid=False,
 )
@@ -72,10 +78,10 @@ points = Table(
 points_staging = Table(
     "points_staging",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigInt, primary_key=True),
     Column("series_id", Integer, nullable=False),
-    Column("time_ns", Integer, nullable=False),
-    Column("start_ns", Integer, nullable=False),
+    Column("time_ns", BigInt, nullable=False),
+    Column("start_ns", BigInt, nullable=False),
     Column("value", Float, nullable=True),
 )
 
@@ -83,9 +89,9 @@ distribution_points = Table(
     "distribution_points",
     metadata,
     Column("series_id", Integer, primary_key=True),
-    Column("time_ns", Integer, primary_key=True),
-    Column("start_ns", Integer, nullable=False),
-    Column("count", Integer, nullable=False),
+    Column("time_ns", BigInt, primary_key=True),
+    Column("start_ns", BigInt, nullable=False),
+    Column("count", BigInt, nullable=False),
     Column("sum", Float, nullable=True),
     Column("min", Float, nullable=True),
     Column("max", Float, nullable=True),
@@ -96,8 +102,8 @@ distribution_points = Table(
 spans = Table(
     "spans",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("trace_key", Integer, nullable=False),
+    Column("id", BigInt, primary_key=True),
+    Column("trace_key", BigInt, nullable=False),
     Column("trace_id", LargeBinary, nullable=False),
     Column("span_id", LargeBinary, nullable=False),
     Column("parent_span_id", LargeBinary, nullable=False),
@@ -105,8 +111,8 @@ spans = Table(
     Column("scope_id", Integer, ForeignKey("scopes.id"), nullable=False),
     Column("name", String, nullable=False),
     Column("kind", Integer, nullable=False),
-    Column("start_ns", Integer, nullable=False),
-    Column("end_ns", Integer, nullable=False),
+    Column("start_ns", BigInt, nullable=False),
+    Column("end_ns", BigInt, nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Index("ix_spans_trace_key", "trace_key"),
@@ -115,8 +121,8 @@ spans = Table(
 logs = Table(
     "logs",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("time_ns", Integer, nullable=False),
+    Column("id", BigInt, primary_key=True),
+    Column("time_ns", BigInt, nullable=False),
     Column("resource_id", Integer, ForeignKey("resources.id"), nullable=False),
     Column("scope_id", Integer, ForeignKey("scopes.id"), nullable=False),
     Column("severity_number", Integer, nullable=False),
@@ -152,7 +158,7 @@ performance_snapshots = Table(
     Column("id", Integer, primary_key=True),
     Column("service_name", String, nullable=False),
     Column("portfolio", String, nullable=False),
-    Column("time_ns", Integer, nullable=False),
+    Column("time_ns", BigInt, nullable=False),
     Column("body", Text, nullable=False),
     Index("ix_performance_snapshots_key", "service_name", "portfolio", "time_ns"),
 )
@@ -161,7 +167,7 @@ performance_state = Table(
     "performance_state",
     metadata,
     Column("service_name", String, primary_key=True),
-    Column("saved_ns", Integer, nullable=False),
+    Column("saved_ns", BigInt, nullable=False),
     Column("body", Text, nullable=False),
 )
 
@@ -176,8 +182,8 @@ trades = Table(
     Column("pnl", Float, nullable=False),
     Column("trade_return", Float, nullable=True),
     Column("quantity", Float, nullable=True),
-    Column("entry_ns", Integer, nullable=False),
-    Column("exit_ns", Integer, nullable=False),
+    Column("entry_ns", BigInt, nullable=False),
+    Column("exit_ns", BigInt, nullable=False),
     Column("span_key", LargeBinary, nullable=False, unique=True),
     Index("ix_trades_service_exit", "service_name", "exit_ns"),
 )

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, select
 
-from tradepulse_backend.store.dialects import insert_sql, touch_resources_sql
+from tradepulse_backend.store.dialects import dialect_for
 from tradepulse_backend.store.schema import resources, scopes, series
 from tradepulse_backend.telemetry.otlp import attributes, service_name
 from tradepulse_backend.telemetry.records import DecodedBatch, MetricGroup, Origin, SeriesIds
@@ -27,13 +27,14 @@ class BatchWriter:
         self._resource_ids: dict[bytes, int] = {}
         self._scope_ids: dict[bytes, int] = {}
         self.series_ids: SeriesIds = {}
+        dialect = dialect_for(engine.url)
         self._sql = {
-            "points_staging": insert_sql(engine, "points_staging"),
-            "distribution_points": insert_sql(engine, "distribution_points",
-                                              ignore_duplicates=True),
-            "spans": insert_sql(engine, "spans"),
-            "logs": insert_sql(engine, "logs"),
-            "touch_resources": touch_resources_sql(engine),
+            "points_staging": dialect.insert_sql("points_staging"),
+            "distribution_points": dialect.insert_sql("distribution_points",
+                                                      ignore_duplicates=True),
+            "spans": dialect.insert_sql("spans"),
+            "logs": dialect.insert_sql("logs"),
+            "touch_resources": dialect.touch_resources_sql(),
         }
 
     def write(self, batches: Iterable[DecodedBatch]) -> None:

@@ -44,9 +44,9 @@ def history():
                            f"{', '.join(sorted(HISTORY_FIELDS))}")
     portfolio = args.get("portfolio")
     if portfolio is None:
-        portfolio = stored.default_portfolio(_monitor().store.engine, service)
+        portfolio = stored.default_portfolio(_monitor().store, service)
     rows = stored.snapshot_history(
-        _monitor().store.engine, service, portfolio,
+        _monitor().store, service, portfolio,
         since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
         until_ns=params.time_ns(args, "until", default=2**63 - 1),
         limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
@@ -91,7 +91,7 @@ def _required(args, name: str) -> str:
 def _known_service(args) -> str:
     """The `service` parameter, which must name a bot that has sent telemetry (else 404)."""
     service = _required(args, "service")
-    if service not in {s["name"] for s in queries.services(_monitor().store.engine)}:
+    if service not in {s["name"] for s in queries.services(_monitor().store)}:
         abort(404, description=f"no telemetry from service {service!r}")
     return service
 

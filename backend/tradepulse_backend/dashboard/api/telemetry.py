@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING
 
@@ -57,7 +56,6 @@ def healthz():
 def status():
     b = backend()
     stats = b.pipeline.stats
-    db_path = b.store.engine.url.database
     return jsonify(
         version=b.version,
         uptime_s=round(time.time() - b.started_at, 3),
@@ -70,8 +68,8 @@ def status():
             "queue_depth": b.pipeline.depth, "queue_capacity": b.pipeline.capacity,
         },
         storage={
-            **queries.storage_counts(b.store.engine),
-            "database_bytes": _file_size(db_path),
+            **queries.storage_counts(b.store),
+            **b.store.size_report(),
         },
         performance={"services": len(b.performance.services()),
                      "restoring": b.performance.restoring,
@@ -83,18 +81,18 @@ def status():
 
 @api.get("/services")
 def services():
-    return jsonify(services=queries.services(backend().store.engine))
+    return jsonify(services=queries.services(backend().store))
 
 
 @api.get("/metrics")
 def metrics():
-    engine = backend().store.engine
+    store = backend().store
     args = request.args
     name = args.get("name")
     if not name:
-        return jsonify(metrics=queries.metric_names(engine, args.get("service")))
+        return jsonify(metrics=queries.metric_names(store, args.get("service")))
     series = queries.series_points(
-        engine, name,
+        store, name,
         service=args.get("service"),
         attributes=params.attribute_filters(args),
         since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
@@ -111,14 +109,14 @@ def metrics():
 def traces():
     args = request.args
     return jsonify(traces=queries.recent_traces(
-        backend().store.engine, service=args.get("service"),
+        backend().store, service=args.get("service"),
         limit=params.integer(args, "limit", default=50, low=1, high=1000)))
 
 
 @api.get("/traces/<trace_id>")
 def trace(trace_id: str):
     try:
-        spans = queries.trace(backend().store.engine, trace_id)
+        spans = queries.trace(backend().store, trace_id)
     except ValueError:
         raise BadParameter(f"trace id must be 32 hex characters, got {trace_id!r}") from None
     if not spans:
@@ -130,7 +128,7 @@ def trace(trace_id: str):
 def spans():
     args = request.args
     return jsonify(spans=queries.recent_spans(
-        backend().store.engine, service=args.get("service"), name=args.get("name"),
+        backend().store, service=args.get("service"), name=args.get("name"),
         limit=params.integer(args, "limit", default=100, low=1, high=5000)))
 
 
@@ -138,17 +136,10 @@ def spans():
 def logs():
     args = request.args
     return jsonify(logs=queries.recent_logs(
-        backend().store.engine, service=args.get("service"),
+        backend().store, service=args.get("service"),
         min_severity=params.integer(args, "severity", default=0, low=0, high=24),
         contains=args.get("contains"),
         since_ns=params.time_ns(args, "since", default=0),
         limit=params.integer(args, "limit", default=100, low=1, high=5000)))
 
 
-def _file_size(path: str | None) -> int | None:
-    if not path:
-        return None
-    try:
-        return sum(os.path.getsize(p) for p in (path, f"{path}-wal") if os.path.exists(p))
-    except OSError:
-        return None

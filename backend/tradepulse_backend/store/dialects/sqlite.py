@@ -1,0 +1,82 @@
+"""SQLite: one file in WAL mode, one writer, the store checkpoints its own WAL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, make_url
+from sqlalchemy.dialects import sqlite
+
+from tradepulse_backend.store.dialects.base import Dialect
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA cache_size=-65536",
+    "PRAGMA temp_store=MEMORY",
+    # The maintenance thread checkpoints every second (Store.maintain); this bounds the
+    # WAL should that thread ever fall behind.
+    "PRAGMA wal_autocheckpoint=10000",
+)
+
+
+class SQLiteDialect(Dialect):
+    """A single database file: WAL and batch-friendly pragmas, one writer thread."""
+
+    name = "sqlite"
+    mark = "?"
+    writer_threads = 1
+    greatest = "MAX"
+
+    def make_engine(self, url: str) -> Engine:
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _pragmas)
+        return engine
+
+    def insert_ignoring_duplicates(self, table: Table) -> Insert:
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    def exists(self, url: str) -> bool:
+        path = database_path(url)
+        return path is None or path.exists()
+
+    def location(self, url: str) -> str:
+        path = database_path(url)
+        return str(path) if path is not None else url
+
+    def checkpoint(self, connection: Connection) -> None:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def size_report(self, engine: Engine) -> dict[str, int | None]:
+        path = database_path(str(engine.url))
+        if path is None:
+            return {"database_bytes": None, "wal_bytes": None}
+        return {"database_bytes": _file_size(path),
+                "wal_bytes": _file_size(Path(f"{path}-wal"))}
+
+    def _insert(self, table: str, columns: str, rows: str, ignore_duplicates: bool) -> str:
+        verb = "INSERT OR IGNORE" if ignore_duplicates else "INSERT"
+        return f"{verb} INTO {table} ({columns}) {rows}"
+
+
+def database_path(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
+
+
+def _pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
