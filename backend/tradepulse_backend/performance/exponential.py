@@ -9,6 +9,7 @@ different scales combine without loss at the coarser one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -89,12 +90,12 @@ def from_values(values: Sequence[float] | np.ndarray, *, max_size: int = SDK_MAX
     """The histogram the OpenTelemetry SDK would aggregate `values` into: the finest scale
     (at most `max_scale`) at which each side fits in `max_size` buckets."""
     array = np.asarray(values, dtype=np.float64)
-    empty = ExponentialHistogram(max_scale)
     if array.size == 0:
-        return empty
+        return ExponentialHistogram(max_scale)
     sides = [index_of(array[array > 0], max_scale), index_of(-array[array < 0], max_scale)]
-    shift = _fitting_shift(sides, max_size, max_scale)
-    positive, negative = (_bucketed(idx >> shift, np.ones(idx.size)) for idx in sides)
+    ranges = [(int(idx.min()), int(idx.max())) for idx in sides if idx.size]
+    shift = _fitting_shift(ranges, max_size, max_scale)
+    positive, negative = (_counted(idx >> shift) for idx in sides)
     return ExponentialHistogram(
         max_scale - shift, float(np.count_nonzero(array == 0)), positive, negative,
         float(array.sum()), float(array.size), float(array.min()), float(array.max()))
@@ -106,8 +107,8 @@ def downscale(histogram: ExponentialHistogram, scale: int) -> ExponentialHistogr
         raise ValueError(f"cannot upscale a histogram from scale {histogram.scale} to {scale}")
     shift = histogram.scale - scale
     return replace(histogram, scale=scale,
-                   positive=_bucketed(*_shifted(histogram.positive, shift)),
-                   negative=_bucketed(*_shifted(histogram.negative, shift)))
+                   positive=_trimmed(*_downscaled(histogram.positive, shift)),
+                   negative=_trimmed(*_downscaled(histogram.negative, shift)))
 
 
 def merge(histograms: Iterable[ExponentialHistogram], *, max_size: int = WINDOW_MAX_SIZE
@@ -117,19 +118,16 @@ def merge(histograms: Iterable[ExponentialHistogram], *, max_size: int = WINDOW_
     parts = list(histograms)
     if not parts:
         return None
-    merged = _combine([(h, 1.0) for h in parts], max_size)
     known = [h for h in parts if h.count]
-    lows = [h.min for h in known]
-    highs = [h.max for h in known]
-    return replace(merged,
-                   min=min(lows) if lows and None not in lows else None,   # type: ignore[type-var]
-                   max=max(highs) if highs and None not in highs else None)  # type: ignore[type-var]
+    return replace(_combine([(h, 1.0) for h in parts], max_size),
+                   min=_bound([h.min for h in known], min), max=_bound([h.max for h in known], max))
 
 
 def subtract(later: ExponentialHistogram, earlier: ExponentialHistogram) -> ExponentialHistogram:
-    """`later - earlier` at the coarser of their scales (the finer one is downscaled first);
-    min/max are `later`'s, a valid if loose bound for the difference's values."""
-    return replace(_combine([(later, 1.0), (earlier, -1.0)], None),
+    """`later - earlier` at the coarser of their scales (the finer one is downscaled first;
+    both further only if their union spans more than WINDOW_MAX_SIZE buckets); min/max are
+    `later`'s, a valid if loose bound for the difference's values."""
+    return replace(_combine([(later, 1.0), (earlier, -1.0)], WINDOW_MAX_SIZE),
                    min=later.min, max=later.max)
 
 
@@ -139,8 +137,8 @@ def increase(later: ExponentialHistogram, earlier: ExponentialHistogram
     if later.count < earlier.count:
         return None
     difference = subtract(later, earlier)
-    if difference.zero_count < 0 or any(c < 0 for c in difference.positive.counts) or any(
-            c < 0 for c in difference.negative.counts):
+    if difference.zero_count < 0 or min(difference.positive.counts, default=0.0) < 0 or min(
+            difference.negative.counts, default=0.0) < 0:
         return None
     return difference
 
@@ -165,21 +163,26 @@ def quantiles(histogram: ExponentialHistogram, qs: Sequence[float]) -> list[floa
     log-linearly inside its bucket (uniform in log space, as Prometheus does for native
     histograms); the zero bucket answers 0. Results are clamped to the recorded min/max.
     """
-    signs, starts, ends, counts = _ascending(histogram)
-    total = float(counts.sum())
-    if not total > 0:
-        return [float("nan")] * len(qs)
+    negatives = len(histogram.negative.counts)
+    counts = np.concatenate([np.asarray(histogram.negative.counts[::-1], dtype=np.float64),
+                             [histogram.zero_count],
+                             np.asarray(histogram.positive.counts, dtype=np.float64)])
     cumulative = np.cumsum(counts)
-    ranks = np.clip(np.asarray(qs, dtype=np.float64), 0.0, 1.0) * total
-    at = np.minimum(np.searchsorted(cumulative, ranks, side="left"), counts.size - 1)
-    below = np.where(at > 0, cumulative[at - 1], 0.0)
-    share = np.divide(ranks - below, counts[at], out=np.zeros_like(ranks),
-                      where=counts[at] > 0)
-    exponent = starts[at] + (ends[at] - starts[at]) * np.clip(share, 0.0, 1.0)
-    values = signs[at] * np.exp2(exponent * 2.0**-histogram.scale)
-    low = -np.inf if histogram.min is None else histogram.min
-    high = np.inf if histogram.max is None else histogram.max
-    return [float(v) for v in np.clip(values, low, high)]
+    total = float(cumulative[-1])
+    if not total > 0:
+        return [math.nan] * len(qs)
+    ranks = np.maximum(np.clip(np.asarray(qs, dtype=np.float64), 0.0, 1.0) * total, _TINY)
+    found = np.minimum(np.searchsorted(cumulative, ranks, side="left"), counts.size - 1)
+    out = []
+    for rank, at in zip(ranks.tolist(), found.tolist(), strict=True):
+        below = float(cumulative[at - 1]) if at else 0.0
+        count = float(counts[at])
+        share = min(max((rank - below) / count, 0.0), 1.0) if count > 0 else 0.0
+        value = _value_at(histogram, negatives, at, share)
+        low = -math.inf if histogram.min is None else histogram.min
+        high = math.inf if histogram.max is None else histogram.max
+        out.append(min(max(value, low), high))
+    return out
 
 
 def quantile(histogram: ExponentialHistogram, q: float) -> float:
@@ -190,80 +193,110 @@ def quantile(histogram: ExponentialHistogram, q: float) -> float:
 def explicit_counts(histogram: ExponentialHistogram, bounds: Sequence[float]) -> list[float]:
     """Counts moved into explicit buckets (`bounds`, upper bounds inclusive) by each
     exponential bucket's upper bound, to add up with a series recorded with explicit buckets."""
-    signs, _starts, ends, counts = _ascending(histogram)
-    uppers = signs * np.exp2(ends * 2.0**-histogram.scale)
+    width = 2.0 ** -histogram.scale
+    pos, neg = histogram.positive, histogram.negative
+    uppers = np.concatenate([
+        -np.exp2((neg.offset + np.arange(len(neg.counts))) * width), [0.0],
+        np.exp2((pos.offset + 1 + np.arange(len(pos.counts))) * width)])
+    counts = np.concatenate([neg.counts, [histogram.zero_count], pos.counts])
     slots = np.searchsorted(np.asarray(bounds, dtype=np.float64), uppers, side="left")
-    return [float(c) for c in np.bincount(slots, weights=counts, minlength=len(bounds) + 1)]
+    return np.bincount(slots, weights=counts, minlength=len(bounds) + 1).tolist()
 
 
 # --- internals ----------------------------------------------------------------------------
 
-
-def _ascending(histogram: ExponentialHistogram
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every bucket in ascending value order as (sign, start exponent, end exponent, count):
-    the bucket runs from sign * base**start to sign * base**end."""
-    neg = np.asarray(histogram.negative.counts, dtype=np.float64)[::-1]
-    pos = np.asarray(histogram.positive.counts, dtype=np.float64)
-    neg_index = (histogram.negative.offset + np.arange(neg.size, dtype=np.float64))[::-1]
-    pos_index = histogram.positive.offset + np.arange(pos.size, dtype=np.float64)
-    zeros = 1 if histogram.zero_count else 0
-    signs = np.concatenate([np.full(neg.size, -1.0), np.zeros(zeros), np.ones(pos.size)])
-    starts = np.concatenate([neg_index + 1.0, np.zeros(zeros), pos_index])
-    ends = np.concatenate([neg_index, np.zeros(zeros), pos_index + 1.0])
-    counts = np.concatenate([neg, np.full(zeros, histogram.zero_count), pos])
-    return signs, starts, ends, counts
+_TINY = 5e-324
+"""The smallest rank: q = 0 lands in the first non-empty bucket, not on an empty zero bucket."""
 
 
-def _shifted(side: Buckets, shift: int) -> tuple[np.ndarray, np.ndarray]:
+def _value_at(histogram: ExponentialHistogram, negatives: int, at: int, share: float) -> float:
+    """The value `share` of the way (in log space) through bucket `at` of the ascending order:
+    the negative buckets from the most negative, the zero bucket, then the positive ones."""
+    width = 2.0 ** -histogram.scale
+    if at < negatives:
+        index = histogram.negative.offset + negatives - 1 - at
+        return -(2.0 ** ((index + 1 - share) * width))
+    if at == negatives:
+        return 0.0
+    index = histogram.positive.offset + at - negatives - 1
+    return 2.0 ** ((index + share) * width)
+
+
+def _bound(values: list[float | None], pick) -> float | None:
+    """min or max of known bounds; None when there are none or any is unknown."""
+    known = [v for v in values if v is not None]
+    return pick(known) if known and len(known) == len(values) else None
+
+
+def _downscaled(side: Buckets, shift: int) -> tuple[int, np.ndarray]:
+    """A side's (offset, dense counts) `shift` scales coarser."""
     counts = np.asarray(side.counts, dtype=np.float64)
-    index = side.offset + np.arange(counts.size, dtype=np.int64)
-    keep = counts != 0
-    return index[keep] >> shift, counts[keep]
+    if not shift or not counts.size:
+        return side.offset, counts
+    low = side.offset >> shift
+    index = ((side.offset + np.arange(counts.size)) >> shift) - low
+    return low, np.bincount(index, weights=counts)
 
 
-def _bucketed(index: np.ndarray, counts: np.ndarray) -> Buckets:
-    """Dense buckets from (possibly repeated) indices and their counts; zeros trimmed."""
-    if index.size == 0:
+def _counted(index: np.ndarray) -> Buckets:
+    """Buckets counting each occurrence of an index."""
+    if not index.size:
         return Buckets()
     low = int(index.min())
-    dense = np.bincount(index - low, weights=counts)
-    nonzero = np.flatnonzero(dense)
-    if nonzero.size == 0:
+    return _trimmed(low, np.bincount(index - low).astype(np.float64))
+
+
+def _trimmed(offset: int, counts: np.ndarray) -> Buckets:
+    """Buckets without leading or trailing zeros."""
+    nonzero = np.flatnonzero(counts)
+    if not nonzero.size:
         return Buckets()
     first, last = int(nonzero[0]), int(nonzero[-1])
-    return Buckets(low + first, tuple(float(c) for c in dense[first:last + 1]))
+    return Buckets(offset + first, tuple(counts[first:last + 1].tolist()))
 
 
-def _fitting_shift(sides: Sequence[np.ndarray], max_size: int | None, scale: int) -> int:
-    """The smallest downscale that fits each side's index range in `max_size` buckets."""
+def _fitting_shift(ranges: Sequence[tuple[int, int]], max_size: int, scale: int) -> int:
+    """The smallest downscale that fits every (low, high) index range in `max_size` buckets."""
     shift = 0
-    if max_size is None:
-        return shift
     while scale - shift > MIN_SCALE and any(
-            idx.size and int(idx.max() >> shift) - int(idx.min() >> shift) + 1 > max_size
-            for idx in sides):
+            (high >> shift) - (low >> shift) + 1 > max_size for low, high in ranges):
         shift += 1
     return shift
 
 
-def _combine(parts: Sequence[tuple[ExponentialHistogram, float]], max_size: int | None
+def _range(side: Buckets, shift: int) -> list[tuple[int, int]]:
+    """The (low, high) bucket indices of a side `shift` scales coarser; none if empty."""
+    if not side.counts:
+        return []
+    return [(side.offset >> shift, (side.offset + len(side.counts) - 1) >> shift)]
+
+
+def _summed(pieces: Sequence[tuple[int, np.ndarray, float]]) -> Buckets:
+    """Weighted sum of (offset, dense counts, weight) pieces at one scale."""
+    pieces = [p for p in pieces if p[1].size]
+    if not pieces:
+        return Buckets()
+    low = min(offset for offset, _, _ in pieces)
+    total = np.zeros(max(offset + counts.size for offset, counts, _ in pieces) - low)
+    for offset, counts, weight in pieces:
+        total[offset - low:offset - low + counts.size] += weight * counts
+    return _trimmed(low, total)
+
+
+def _combine(parts: Sequence[tuple[ExponentialHistogram, float]], max_size: int
              ) -> ExponentialHistogram:
-    """Weighted sum of histograms at their common scale, downscaled to fit `max_size`."""
+    """Weighted sum of histograms at their common scale, downscaled first as far as needed
+    for each side's combined range to fit `max_size` buckets."""
     scale = min(h.scale for h, _ in parts)
-    sides = []
+    ranges = []
     for name in ("positive", "negative"):
-        indices, weights = [], []
-        for histogram, weight in parts:
-            index, counts = _shifted(getattr(histogram, name), histogram.scale - scale)
-            indices.append(index)
-            weights.append(counts * weight)
-        merged = _bucketed(np.concatenate(indices), np.concatenate(weights))
-        sides.append(merged)
-    ranges = [np.array([b.offset, b.offset + len(b.counts) - 1]) if b.counts
-              else np.zeros(0, dtype=np.int64) for b in sides]
+        spans = [r for h, _ in parts for r in _range(getattr(h, name), h.scale - scale)]
+        if spans:
+            ranges.append((min(low for low, _ in spans), max(high for _, high in spans)))
     shift = _fitting_shift(ranges, max_size, scale)
-    positive, negative = (_bucketed(*_shifted(b, shift)) for b in sides)
+    scale -= shift
+    positive, negative = (_summed([(*_downscaled(getattr(h, name), h.scale - scale), weight)
+                                   for h, weight in parts]) for name in ("positive", "negative"))
     return ExponentialHistogram(
-        scale - shift, sum(h.zero_count * w for h, w in parts), positive, negative,
+        scale, sum(h.zero_count * w for h, w in parts), positive, negative,
         sum(h.sum * w for h, w in parts), sum(h.count * w for h, w in parts))
