@@ -5,7 +5,7 @@ Counts are kept in time slots; a running total per dimension is updated on every
 on every expired slot, so absorbing a point and reading the figures are both O(1) in the
 window's length. Latency and slippage are kept twice over: explicit-bucket counts (from SDKs
 that send explicit histograms) and a base-2 exponential histogram (tradepulse's SDK), whose
-percentiles are within about 1% of the exact ones.
+percentiles are within about a bucket's width of the exact ones (1.1% over 20-90 ms).
 """
 
 from __future__ import annotations
