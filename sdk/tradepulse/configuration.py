@@ -1,8 +1,9 @@
 """``configure()`` and ``shutdown()``: the one place that brings in the OpenTelemetry SDK.
 
-Builds a TracerProvider (BatchSpanProcessor) and a MeterProvider (PeriodicExportingMetricReader)
-with the official OTLP exporters, installs them as the global providers, and optionally
-publishes the bot's process metrics. Everything else in tradepulse needs only the API.
+Builds a TracerProvider (BatchSpanProcessor) and a MeterProvider (PeriodicExportingMetricReader,
+with Views recording the trading histograms as base-2 exponential histograms) with the official
+OTLP exporters, installs them as the global providers, and optionally publishes the bot's
+process metrics. Everything else in tradepulse needs only the API.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from typing import Any, Final
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.util.types import AttributeValue
 
+from tradepulse import conventions as conv
 from tradepulse.settings import (
     METRICS_PATH,
     PROTOCOL_GRPC,
@@ -32,7 +35,7 @@ from tradepulse.settings import (
 )
 from tradepulse.version import __version__
 
-__all__ = ["Telemetry", "configure", "shutdown"]
+__all__ = ["Telemetry", "configure", "shutdown", "trading_views"]
 
 _logger = logging.getLogger(__name__)
 
@@ -46,6 +49,27 @@ PROCESS_METRICS: Final[Mapping[str, list[str] | None]] = {
     "process.context_switches": ["involuntary", "voluntary"],
 }
 """The SystemMetricsInstrumentor configuration: the bot's own process, no host-wide metrics."""
+
+HISTOGRAM_MAX_SIZE: Final = 160
+"""Buckets per sign of the exponential histograms (OpenTelemetry's default): 20-90 ms of order
+latency resolve at scale 6, buckets 1.1% wide."""
+HISTOGRAM_MAX_SCALE: Final = 20
+"""The finest scale the exponential histograms start at; the SDK lowers it to fit the range."""
+
+
+def trading_views() -> list[View]:
+    """Views recording every trading histogram (order latency, fill slippage) as a base-2
+    exponential histogram, whose percentiles are far finer than the explicit boundaries.
+
+    ``configure()`` installs them; pass them among your own ``views`` when you build a
+    MeterProvider yourself.
+    """
+    return [
+        View(instrument_name=spec.name, aggregation=ExponentialBucketHistogramAggregation(
+            max_size=HISTOGRAM_MAX_SIZE, max_scale=HISTOGRAM_MAX_SCALE))
+        for spec in conv.METRICS.values() if spec.kind is conv.InstrumentKind.HISTOGRAM
+    ]
+
 
 _EXPORTER_MODULES: Final = {
     "http/protobuf": (
@@ -92,6 +116,15 @@ def configure(
     ``tradepulse[grpc]``), OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES,
     OTEL_METRIC_EXPORT_INTERVAL and TRADEPULSE_SYSTEM_METRICS_ENABLED. A bad argument raises
     ValueError; a second call keeps the first setup (warning if its arguments differ).
+
+    Order latency (``trading.order.duration``) and fill slippage (``trading.fill.slippage``)
+    are recorded as base-2 exponential histograms (a View, see ``trading_views()``): with 160
+    buckets, 20-90 ms latencies land in buckets 1.1% wide, so the backend's p50/p95/p99 are
+    within about 1% of the exact values. Other instruments keep the SDK's default
+    aggregation. A process that builds its own MeterProvider (its own views and readers)
+    instead of calling ``configure()`` keeps working: without ``trading_views()`` among its
+    views the histograms use the explicit boundaries advised in ``tradepulse.conventions``
+    and the backend reads them at that coarser precision.
     """
     global _state
     settings = resolve_settings(
@@ -135,7 +168,7 @@ def _build(settings: Settings) -> Telemetry:
         metric_exporter, export_interval_millis=settings.export_interval_ms
     )
     meter_provider = MeterProvider(
-        resource=resource, metric_readers=[reader], shutdown_on_exit=False
+        resource=resource, metric_readers=[reader], views=trading_views(), shutdown_on_exit=False
     )
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 import textwrap
 import urllib.request
 
+import numpy as np
 import pytest
 
 from tests.support import wait_until
@@ -176,3 +178,59 @@ def test_report_command_names_an_unknown_bot(exported):
          "--data-dir", str(exported.data_dir),
          "--config", str(exported.config_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "'nobody'" in done.stderr
+
+
+PERCENTILE_BOT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tradepulse
+    from tradepulse import metrics
+
+    telemetry = tradepulse.configure("pct-bot", endpoint=sys.argv[1],
+                                     export_interval_ms=3_600_000, system_metrics=False)
+    rng = np.random.default_rng(2026)
+    latencies = rng.uniform(0.020, 0.088, 500)
+    slippages = []
+    for i, latency in enumerate(latencies):
+        symbol, side = ("AAPL", "buy") if i % 3 else ("MSFT", "sell")
+        metrics.record_order(symbol=symbol, side=side, order_type="market", status="filled",
+                             latency_s=float(latency), broker="paper")
+        expected = 100.0
+        price = expected * (1 + rng.uniform(-4.0, 9.0) / 10_000 * (1 if side == "buy" else -1))
+        slippages.append(metrics.record_fill(symbol=symbol, side=side, quantity=1.0,
+                                             price=price, expected_price=expected,
+                                             broker="paper"))
+        if i % 125 == 124:
+            telemetry.meter_provider.force_flush()
+    tradepulse.shutdown()
+    print(json.dumps({"latencies": latencies.tolist(), "slippages": slippages}))
+""")
+
+
+def test_latency_and_slippage_percentiles_are_within_3_percent_of_the_raw_values(start_server):
+    server = start_server()
+    done = subprocess.run([sys.executable, "-c", PERCENTILE_BOT, server.otlp], check=True,
+                          timeout=90, capture_output=True, text=True)
+    raw = json.loads(done.stdout)
+    latencies_ms = np.asarray(raw["latencies"]) * 1000.0
+    slippages = np.asarray(raw["slippages"])
+
+    def all_orders_in():
+        found = server.api("/performance?service=pct-bot")["performance"]
+        return found and found[0]["orders"] == 500 and found[0]["by_broker"]
+
+    wait_until(all_orders_in, what="500 orders of pct-bot")
+    (snap,) = server.api("/performance?service=pct-bot")["performance"]
+    exact = np.percentile(latencies_ms, [50, 95, 99])
+    found = [snap["latency_p50_ms"], snap["latency_p95_ms"], snap["latency_p99_ms"]]
+    np.testing.assert_allclose(found, exact, rtol=0.03)
+    assert snap["slippage_p95_bps"] == pytest.approx(np.percentile(slippages, 95), rel=0.03)
+    assert snap["slippage_mean_bps"] == pytest.approx(slippages.mean(), rel=1e-6)
+
+    assert server.stop() == 0
+    restarted = start_server(data_dir=server.data_dir)
+    wait_until(lambda: not restarted.api("/status")["performance"]["restoring"],
+               what="restored performance state")
+    (again,) = restarted.api("/performance?service=pct-bot")["performance"]
+    assert [again[f"latency_p{q}_ms"] for q in (50, 95, 99)] == pytest.approx(found, rel=1e-12)
+    assert again["slippage_p95_bps"] == pytest.approx(snap["slippage_p95_bps"], rel=1e-12)

@@ -60,6 +60,33 @@ def test_shutdown_flushes_traces_and_metrics_with_the_service_name():
     assert server.metric_services()["trading.order.duration"] == "flush-bot"
 
 
+def test_latency_and_slippage_are_exported_as_exponential_histograms_other_metrics_unchanged():
+    with OtlpRecorder() as server:
+        _run(
+            f"""
+            tradepulse.configure("exp-bot", endpoint={server.url!r}, export_interval_ms=600000,
+                                 system_metrics=False)
+            for latency in (0.020, 0.021, 0.088):
+                metrics.record_order(symbol="AAPL", side="buy", order_type="market",
+                                     status="filled", latency_s=latency)
+            metrics.record_fill(symbol="AAPL", side="buy", quantity=1, price=100.03,
+                                expected_price=100.0)
+            tradepulse.shutdown()
+            """
+        )
+
+    found = {metric.name: metric for request in server.metrics()
+             for rm in request.resource_metrics for sm in rm.scope_metrics
+             for metric in sm.metrics}
+    assert found["trading.order.duration"].WhichOneof("data") == "exponential_histogram"
+    assert found["trading.fill.slippage"].WhichOneof("data") == "exponential_histogram"
+    assert found["trading.orders"].WhichOneof("data") == "sum"
+    (latency,) = found["trading.order.duration"].exponential_histogram.data_points
+    assert latency.count == 3 and latency.min == 0.020 and latency.max == 0.088
+    base = 2 ** (2.0 ** -latency.scale)
+    assert base - 1 < 0.012  # buckets at most 1.2% wide for 20-88 ms
+
+
 def test_process_metrics_are_published_by_default():
     with OtlpRecorder() as server:
         _run(

@@ -15,12 +15,15 @@ from tradepulse_backend.performance.execution import (
     rebin,
     signed_slippage,
 )
+from tradepulse_backend.performance.exponential import ExponentialHistogram, negated
 from tradepulse_backend.performance.inputs import (
     Histogram,
     IncreaseCursor,
     Observation,
+    exponential_of,
     histogram_of,
 )
+from tradepulse_backend.telemetry.records import KIND_EXP_HISTOGRAM
 
 _LEVELS = {
     conv.METRIC_PORTFOLIO_CASH: "cash",
@@ -83,7 +86,9 @@ class BotState:
 
 def observation_from_row(row: dict[str, Any]) -> Observation:
     value = row["value"]
-    if not isinstance(value, float | int):
+    if row["kind"] == KIND_EXP_HISTOGRAM:
+        value = exponential_of(value)
+    elif not isinstance(value, float | int):
         value = histogram_of(value)
     return Observation(row["service"], row["name"], row["attributes"], row["time_ns"],
                        row["start_ns"], value, row["temporality"] == 1, row["monotonic"])
@@ -123,20 +128,31 @@ def _on_orders(state: BotState, obs: Observation, value: float) -> None:
         state.execution.add(obs.time_ns, obs.attributes, ExecutionCounts(orders={status: value}))
 
 
-def _on_latency(state: BotState, obs: Observation, value: Histogram) -> None:
-    if value.count > 0:
+def _on_latency(state: BotState, obs: Observation,
+                value: Histogram | ExponentialHistogram) -> None:
+    if value.count <= 0:
+        return
+    if isinstance(value, ExponentialHistogram):
+        counts = ExecutionCounts(latency_exp=value)
+    else:
         counts = ExecutionCounts(latency=rebin(value.bounds, value.counts, LATENCY_BOUNDS_S))
-        state.execution.add(obs.time_ns, obs.attributes, counts)
+    state.execution.add(obs.time_ns, obs.attributes, counts)
 
 
-def _on_slippage(state: BotState, obs: Observation, value: Histogram) -> None:
+def _on_slippage(state: BotState, obs: Observation,
+                 value: Histogram | ExponentialHistogram) -> None:
     if value.count <= 0:
         return
     direction = str(obs.attributes.get(conv.ATTR_SLIPPAGE_DIRECTION, "adverse"))
-    sign = -1.0 if direction == conv.SlippageDirection.FAVORABLE.value else 1.0
-    magnitudes = rebin(value.bounds, value.counts, conv.SLIPPAGE_BUCKETS_BPS)
-    counts = ExecutionCounts(slippage=signed_slippage(direction, magnitudes),
-                             slippage_sum=sign * value.sum, slippage_count=value.count)
+    favorable = direction == conv.SlippageDirection.FAVORABLE.value
+    sign = -1.0 if favorable else 1.0
+    if isinstance(value, ExponentialHistogram):
+        counts = ExecutionCounts(slippage_exp=negated(value) if favorable else value,
+                                 slippage_sum=sign * value.sum, slippage_count=value.count)
+    else:
+        magnitudes = rebin(value.bounds, value.counts, conv.SLIPPAGE_BUCKETS_BPS)
+        counts = ExecutionCounts(slippage=signed_slippage(direction, magnitudes),
+                                 slippage_sum=sign * value.sum, slippage_count=value.count)
     state.execution.add(obs.time_ns, obs.attributes, counts)
 
 

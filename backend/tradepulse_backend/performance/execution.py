@@ -3,7 +3,9 @@ and per symbol.
 
 Counts are kept in time slots; a running total per dimension is updated on every increase and
 on every expired slot, so absorbing a point and reading the figures are both O(1) in the
-window's length.
+window's length. Latency and slippage are kept twice over: explicit-bucket counts (from SDKs
+that send explicit histograms) and a base-2 exponential histogram (tradepulse's SDK), whose
+percentiles are within about a bucket's width of the exact ones (1.1% over 20-90 ms).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradepulse import conventions as conv
+from tradepulse_backend.performance import exponential
+from tradepulse_backend.performance.exponential import ExponentialHistogram
 from tradepulse_backend.performance.stats import histogram_quantile
 
 ALL = ("all", "")
@@ -35,6 +39,8 @@ class ExecutionCounts:
         default_factory=lambda: [0.0] * (len(SIGNED_SLIPPAGE_BOUNDS) + 1))
     slippage_sum: float = 0.0
     slippage_count: float = 0.0
+    latency_exp: ExponentialHistogram | None = None
+    slippage_exp: ExponentialHistogram | None = None
 
     def add(self, other: ExecutionCounts, sign: float = 1.0) -> None:
         for status, count in other.orders.items():
@@ -43,6 +49,8 @@ class ExecutionCounts:
         _add_into(self.slippage, other.slippage, sign)
         self.slippage_sum += sign * other.slippage_sum
         self.slippage_count += sign * other.slippage_count
+        self.latency_exp = _combined(self.latency_exp, other.latency_exp, sign)
+        self.slippage_exp = _combined(self.slippage_exp, other.slippage_exp, sign)
 
     def figures(self) -> dict[str, float | None]:
         """Rates, latency percentiles (ms) and slippage (bps); None where nothing was seen."""
@@ -55,21 +63,64 @@ class ExecutionCounts:
             "order_success_rate": _ratio(total - failed, total),
             "rejection_rate": _ratio(rejected, total),
             "fill_rate": _ratio(filled, total - rejected),
-            "latency_p50_ms": _ms(_quantile(0.50, LATENCY_BOUNDS_S, self.latency)),
-            "latency_p95_ms": _ms(_quantile(0.95, LATENCY_BOUNDS_S, self.latency)),
-            "latency_p99_ms": _ms(_quantile(0.99, LATENCY_BOUNDS_S, self.latency)),
+            "latency_p50_ms": _ms(self._latency_quantile(0.50)),
+            "latency_p95_ms": _ms(self._latency_quantile(0.95)),
+            "latency_p99_ms": _ms(self._latency_quantile(0.99)),
             "slippage_mean_bps": _ratio(self.slippage_sum, self.slippage_count),
-            "slippage_p95_bps": _quantile(0.95, SIGNED_SLIPPAGE_BOUNDS, self.slippage),
+            "slippage_p95_bps": _mixed_quantile(0.95, SIGNED_SLIPPAGE_BOUNDS, self.slippage,
+                                                self.slippage_exp),
         }
+
+    def _latency_quantile(self, q: float) -> float | None:
+        return _mixed_quantile(q, LATENCY_BOUNDS_S, self.latency, self.latency_exp)
 
     def to_dict(self) -> dict[str, Any]:
         return {"orders": self.orders, "latency": self.latency, "slippage": self.slippage,
-                "slippage_sum": self.slippage_sum, "slippage_count": self.slippage_count}
+                "slippage_sum": self.slippage_sum, "slippage_count": self.slippage_count,
+                "latency_exp": _exp_dict(self.latency_exp),
+                "slippage_exp": _exp_dict(self.slippage_exp)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExecutionCounts:
         return cls(dict(data["orders"]), list(data["latency"]), list(data["slippage"]),
-                   data["slippage_sum"], data["slippage_count"])
+                   data["slippage_sum"], data["slippage_count"],
+                   _exp_of(data.get("latency_exp")), _exp_of(data.get("slippage_exp")))
+
+
+def _combined(mine: ExponentialHistogram | None, other: ExponentialHistogram | None,
+              sign: float) -> ExponentialHistogram | None:
+    """`mine` plus (or minus) `other`; None once nothing is left."""
+    if other is None or not other.count:
+        return mine
+    if mine is None:
+        return other if sign > 0 else None
+    found = (exponential.merge([mine, other]) if sign > 0
+             else exponential.subtract(mine, other))
+    return found if found is not None and found.count > 0 else None
+
+
+def _mixed_quantile(q: float, bounds: Sequence[float], explicit: Sequence[float],
+                    exp: ExponentialHistogram | None) -> float | None:
+    """From the exponential histogram alone when no explicit-bucket counts were seen; else at
+    the explicit buckets' precision, with the exponential counts moved into them."""
+    if not any(explicit):
+        return None if exp is None else _finite(exponential.quantile(exp, q))
+    counts = list(explicit)
+    if exp is not None:
+        _add_into(counts, exponential.explicit_counts(exp, bounds), 1.0)
+    return _quantile(q, bounds, counts)
+
+
+def _finite(value: float) -> float | None:
+    return value if value == value else None
+
+
+def _exp_dict(histogram: ExponentialHistogram | None) -> dict[str, Any] | None:
+    return None if histogram is None else histogram.to_dict()
+
+
+def _exp_of(data: dict[str, Any] | None) -> ExponentialHistogram | None:
+    return None if data is None else ExponentialHistogram.from_dict(data)
 
 
 def _add_into(target: list[float], source: Sequence[float], sign: float) -> None:
@@ -159,10 +210,25 @@ class ExecutionWindow:
     def advance(self, time_ns: int) -> None:
         """Drop slots that have left the window ending at `time_ns`."""
         oldest = int(time_ns / 1e9 // self.slot_s) - self._span + 1
+        changed: set[Dimension] = set()
         while self._slots and self._slots[0][0] < oldest:
             _, expired = self._slots.popleft()
             for dim, counts in expired.items():
                 self.totals[dim].add(counts, -1.0)
+                if counts.latency_exp is not None or counts.slippage_exp is not None:
+                    changed.add(dim)
+        for dim in changed:
+            self._remerge(dim)
+
+    def _remerge(self, dim: Dimension) -> None:
+        """Rebuild a dimension's exponential totals from the slots left: subtracting cannot
+        restore the finer scale or the min/max that an expired slot had."""
+        kept = [dims[dim] for _, dims in self._slots if dim in dims]
+        total = self.totals[dim]
+        total.latency_exp = exponential.merge(
+            c.latency_exp for c in kept if c.latency_exp is not None)
+        total.slippage_exp = exponential.merge(
+            c.slippage_exp for c in kept if c.slippage_exp is not None)
 
     def figures(self) -> dict[str, Any]:
         """Overall figures plus `by_broker` and `by_symbol` breakdowns."""

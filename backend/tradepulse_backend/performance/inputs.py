@@ -8,11 +8,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tradepulse import conventions as conv
+from tradepulse_backend.performance import exponential
+from tradepulse_backend.performance.exponential import Buckets, ExponentialHistogram
 from tradepulse_backend.telemetry.otlp import attributes, service_name
-from tradepulse_backend.telemetry.records import KIND_HISTOGRAM, TEMPORALITY_DELTA, DecodedBatch
+from tradepulse_backend.telemetry.records import (
+    KIND_EXP_HISTOGRAM,
+    KIND_HISTOGRAM,
+    TEMPORALITY_DELTA,
+    DecodedBatch,
+)
 
 MONITORED = frozenset({
     conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH, conv.METRIC_PORTFOLIO_CASH_FLOW,
@@ -43,14 +51,15 @@ class Histogram:
 
 @dataclass(slots=True)
 class Observation:
-    """One point of a monitored metric; `value` is a float or a Histogram."""
+    """One point of a monitored metric; `value` is a float, a Histogram or an
+    ExponentialHistogram."""
 
     service: str
     name: str
     attributes: dict[str, Any]
     time_ns: int
     start_ns: int
-    value: float | Histogram
+    value: float | Histogram | ExponentialHistogram
     delta: bool = False
     monotonic: bool = False
 
@@ -92,9 +101,11 @@ def observations(batch: DecodedBatch) -> Iterator[Observation]:
                               _point_value(group.kind, point), delta, group.monotonic)
 
 
-def _point_value(kind: str, point) -> float | Histogram:
+def _point_value(kind: str, point) -> float | Histogram | ExponentialHistogram:
     if kind == KIND_HISTOGRAM:
         return histogram_of(point)
+    if kind == KIND_EXP_HISTOGRAM:
+        return exponential_of(point)
     return point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
 
 
@@ -102,6 +113,20 @@ def histogram_of(point) -> Histogram:
     """An OTLP HistogramDataPoint's buckets, sum and count."""
     return Histogram(tuple(point.explicit_bounds), tuple(float(c) for c in point.bucket_counts),
                      point.sum, float(point.count))
+
+
+def exponential_of(point: metrics_pb2.ExponentialHistogramDataPoint | bytes
+                   ) -> ExponentialHistogram:
+    """An OTLP ExponentialHistogramDataPoint (or its stored body) as a plain record."""
+    if isinstance(point, bytes):
+        point = metrics_pb2.ExponentialHistogramDataPoint.FromString(point)
+    return ExponentialHistogram(
+        point.scale, float(point.zero_count),
+        Buckets(point.positive.offset, tuple(float(c) for c in point.positive.bucket_counts)),
+        Buckets(point.negative.offset, tuple(float(c) for c in point.negative.bucket_counts)),
+        point.sum, float(point.count),
+        point.min if point.HasField("min") else None,
+        point.max if point.HasField("max") else None)
 
 
 def trades(batch: DecodedBatch) -> Iterator[Trade]:
@@ -143,7 +168,8 @@ class IncreaseCursor:
     def __init__(self, last: dict[str, list] | None = None) -> None:
         self.last: dict[str, list] = last or {}
 
-    def increase(self, obs: Observation, horizon_ns: int) -> float | Histogram | None:
+    def increase(self, obs: Observation, horizon_ns: int
+                 ) -> float | Histogram | ExponentialHistogram | None:
         """The increase `obs` brings, None if it repeats or predates the series' last point.
 
         The first point of a series counts whole only when the series started after
@@ -161,22 +187,30 @@ class IncreaseCursor:
         return _difference(previous[0], previous[2], obs)
 
 
-def _plain(value: float | Histogram) -> Any:
+def _plain(value: float | Histogram | ExponentialHistogram) -> Any:
+    if isinstance(value, ExponentialHistogram):
+        return value.to_dict()
     if isinstance(value, Histogram):
         return [list(value.bounds), list(value.counts), value.sum, value.count]
     return value
 
 
-def _zero(value: float | Histogram) -> float | Histogram:
+def _zero(value: Any) -> Any:
+    if isinstance(value, ExponentialHistogram):
+        return exponential.empty_like(value)
     if isinstance(value, Histogram):
         return Histogram(value.bounds, (0.0,) * len(value.counts), 0.0, 0.0)
     return 0.0
 
 
-def _difference(prev_start: int, prev: Any, obs: Observation) -> float | Histogram:
+def _difference(prev_start: int, prev: Any, obs: Observation) -> Any:
     value = obs.value
     restarted = bool(obs.start_ns and prev_start and obs.start_ns != prev_start)
+    if isinstance(value, ExponentialHistogram):
+        return _exponential_difference(prev, value, restarted)
     if isinstance(value, Histogram):
+        if not isinstance(prev, list):
+            return value
         bounds, counts, total, count = prev
         if restarted or value.count < count or list(value.bounds) != bounds:
             return value
@@ -186,3 +220,12 @@ def _difference(prev_start: int, prev: Any, obs: Observation) -> float | Histogr
     if restarted or (obs.monotonic and value < prev):
         return value
     return value - prev
+
+
+def _exponential_difference(prev: Any, value: ExponentialHistogram, restarted: bool
+                            ) -> ExponentialHistogram:
+    """As for explicit histograms; a scale change is undone by downscaling the finer point."""
+    if restarted or not isinstance(prev, dict):
+        return value
+    gained = exponential.increase(value, ExponentialHistogram.from_dict(prev))
+    return value if gained is None else gained

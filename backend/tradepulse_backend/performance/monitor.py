@@ -35,6 +35,7 @@ from tradepulse_backend.performance.bot_state import (
     observation_from_row,
 )
 from tradepulse_backend.performance.calendar import TradingCalendar
+from tradepulse_backend.performance.exponential import ExponentialHistogram
 from tradepulse_backend.performance.history import summarize_period
 from tradepulse_backend.performance.inputs import (
     CUMULATIVE_INPUTS,
@@ -301,8 +302,10 @@ class PerformanceMonitor:
             logger.info("performance: replayed %d stored points after restart", len(replay))
 
 
-def _finite_input(value: float | Histogram) -> bool:
+def _finite_input(value: float | Histogram | ExponentialHistogram) -> bool:
     """NaN or infinite inputs (valid OTLP, meaningless as money) would poison every figure."""
+    if isinstance(value, ExponentialHistogram):
+        return value.is_finite()
     if isinstance(value, Histogram):
         return math.isfinite(value.sum) and all(map(math.isfinite, value.counts))
     return math.isfinite(value)

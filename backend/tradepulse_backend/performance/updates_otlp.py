@@ -15,6 +15,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tradepulse import conventions as conv
+from tradepulse_backend.performance.exponential import ExponentialHistogram
 from tradepulse_backend.performance.inputs import CUMULATIVE_INPUTS, Histogram, Observation, Trade
 from tradepulse_backend.telemetry.records import TEMPORALITY_DELTA
 
@@ -62,7 +63,9 @@ def _scope(resource_holder, service: str):
 
 
 def _shape(metric: metrics_pb2.Metric, obs: Observation) -> None:
-    if isinstance(obs.value, Histogram):
+    if isinstance(obs.value, ExponentialHistogram):
+        metric.exponential_histogram.aggregation_temporality = TEMPORALITY_DELTA
+    elif isinstance(obs.value, Histogram):
         metric.histogram.aggregation_temporality = TEMPORALITY_DELTA
     elif obs.name in CUMULATIVE_INPUTS:
         metric.sum.aggregation_temporality = TEMPORALITY_DELTA
@@ -77,12 +80,25 @@ def _add_point(metric: metrics_pb2.Metric, obs: Observation) -> None:
     point = container.add(time_unix_nano=obs.time_ns,
                           start_time_unix_nano=obs.time_ns - 1 if which != "gauge" else 0)
     point.attributes.extend(_attributes(obs.attributes))
-    if isinstance(obs.value, Histogram):
+    if isinstance(obs.value, ExponentialHistogram):
+        _exponential_point(point, obs.value)
+    elif isinstance(obs.value, Histogram):
         point.explicit_bounds.extend(obs.value.bounds)
         point.bucket_counts.extend(int(c) for c in obs.value.counts)
         point.count, point.sum = int(obs.value.count), obs.value.sum
     else:
         point.as_double = float(obs.value)
+
+
+def _exponential_point(point: metrics_pb2.ExponentialHistogramDataPoint,
+                       value: ExponentialHistogram) -> None:
+    point.scale, point.zero_count = value.scale, int(value.zero_count)
+    point.count, point.sum = int(value.count), value.sum
+    for side, buckets in ((point.positive, value.positive), (point.negative, value.negative)):
+        side.offset = buckets.offset
+        side.bucket_counts.extend(int(c) for c in buckets.counts)
+    if value.min is not None and value.max is not None:
+        point.min, point.max = value.min, value.max
 
 
 def _attributes(values: dict[str, Any]) -> list[KeyValue]:

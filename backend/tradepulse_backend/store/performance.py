@@ -14,7 +14,7 @@ from tradepulse import conventions as conv
 from tradepulse_backend.store.queries import DISTRIBUTION_SQL, NUMBER_SQL, matching_series
 from tradepulse_backend.store.retention import first_id_at_or_after
 from tradepulse_backend.store.schema import performance_snapshots, performance_state, trades
-from tradepulse_backend.telemetry.records import KIND_HISTOGRAM
+from tradepulse_backend.telemetry.records import KIND_EXP_HISTOGRAM, KIND_HISTOGRAM
 
 if TYPE_CHECKING:
     from tradepulse_backend.store import Store
@@ -150,16 +150,23 @@ def _row_dict(meta: dict[str, Any], time_ns: int, start_ns: int, value: Any) -> 
             "time_ns": time_ns, "start_ns": start_ns, "value": value}
 
 
+_HISTOGRAM_POINTS = {
+    KIND_HISTOGRAM: metrics_pb2.HistogramDataPoint,
+    KIND_EXP_HISTOGRAM: metrics_pb2.ExponentialHistogramDataPoint,
+}
+"""The point message of each histogram kind the monitor reads, by series kind."""
+
+
 def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
                  ) -> list[dict[str, Any]]:
-    histogram = meta["kind"] == KIND_HISTOGRAM
-    rows = conn.execute(text(DISTRIBUTION_SQL if histogram else NUMBER_SQL),
+    point_type = _HISTOGRAM_POINTS.get(meta["kind"])
+    rows = conn.execute(text(NUMBER_SQL if point_type is None else DISTRIBUTION_SQL),
                         {"sid": meta["id"], "since": since_ns, "until": until_ns,
                          "limit": 2**62}).all()
     out = []
     for time_ns, start_ns, value, *distribution in rows:
-        if histogram:
-            value = metrics_pb2.HistogramDataPoint.FromString(distribution[-1])
+        if point_type is not None:
+            value = point_type.FromString(distribution[-1])
         elif value is None:
             continue
         out.append(_row_dict(meta, time_ns, start_ns, value))
