@@ -56,7 +56,7 @@ class TradepulseServer(BaseApplication):
             "bind": [f"{c.ingest.host}:{c.ingest.port}", f"{c.dashboard.host}:{c.dashboard.port}"],
             "workers": 1,
             "worker_class": "gthread",
-            "threads": c.server.threads,
+            "threads": c.server.ingest_threads + c.server.api_threads + c.dashboard.max_websockets,
             "keepalive": 75,
             "graceful_timeout": c.server.shutdown_timeout,
             "timeout": 120,

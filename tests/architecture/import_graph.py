@@ -10,7 +10,7 @@ PACKAGE = "tradepulse_backend"
 
 # Lower layers first; a module may import only its own layer or those before it.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"bus", "clock", "config", "__init__"}),
+    frozenset({"bus", "clock", "config", "workers", "__init__"}),
     frozenset({"telemetry"}),
     frozenset({"store", "ingest"}),
     frozenset({"performance"}),
