@@ -9,6 +9,8 @@ in by a test) and handed to every part that reads time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from tradepulse_backend import __version__
 from tradepulse_backend.bus import EventBus, ReportReady
@@ -57,6 +59,7 @@ class Backend:
             deliver=lambda report: self.bus.publish(ReportReady(report)), clock=self.clock)
         self.websockets = Admission(config.dashboard.max_websockets)
         self.urls: dict[str, str] = {}
+        self.server_stats: Callable[[], dict[str, Any]] | None = None
         self._grpc = None
         self._closed = False
 

@@ -17,7 +17,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"alerting", "health"}),
     frozenset({"dashboard"}),
     frozenset({"runtime", "coordinator"}),
-    frozenset({"app", "server", "demo", "cli"}),
+    frozenset({"app", "server", "server_worker", "demo", "cli"}),
 )
 
 

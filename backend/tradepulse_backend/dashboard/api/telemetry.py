@@ -68,6 +68,7 @@ def status():
         workers=b.workers.status(),
         bus=b.bus.stats(),
         websockets=b.websockets.stats(),
+        thread_pools=b.server_stats() if b.server_stats else None,
         ingest={
             "accepted": stats.accepted, "rejected": stats.rejected,
             "transactions": stats.transactions, "write_failures": stats.write_failures,
