@@ -1,6 +1,7 @@
 """Ingest throughput: protobuf batches of 512 spans or points posted over loopback HTTP to a real
 `tradepulse serve` pinned to one core, committed to SQLite, against the parse-and-walk baseline
-measured in the same run.
+measured in the same run; then the same against a server with a deliberately slow bus subscriber
+(1 s per stored batch), as a ratio to the first (target >= 0.9: ingest never waits on a consumer).
 
     python -m bench.bench_ingest [--batches N] [--clients K]
 """
@@ -24,6 +25,7 @@ from bench.payloads import BATCH, metric_requests, span_requests
 
 READY = re.compile(r"OTLP/HTTP receiver: (http://\S+)")
 TARGETS = {"traces": (100_000, 0.4), "metrics": (200_000, 0.4)}
+SLOW_SUBSCRIBER_TARGET = 0.9
 
 
 def baseline_rate(walk, payloads: list[bytes], rounds: int = 3) -> float:
@@ -37,13 +39,16 @@ def baseline_rate(walk, payloads: list[bytes], rounds: int = 3) -> float:
     return len(payloads) * BATCH / best
 
 
-def start_server(data_dir: Path, cpu: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, cpu: int | None, *, slow_subscriber: bool = False
+                 ) -> tuple[subprocess.Popen, str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "bench.yaml"
     config.write_text("monitoring:\n  ingest: {port: 0, grpc_port: null, queue_max_batches: 1024}\n"
                       "  dashboard: {port: 0}\n")
     pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+    module = "bench.slow_subscriber_server" if slow_subscriber else "tradepulse_backend.cli"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tradepulse_backend.cli", "serve", "--config", str(config),
+        [sys.executable, "-m", module, "serve", "--config", str(config),
          "--data-dir", str(data_dir / "db"), "--log-level", "WARNING"],
         stdout=subprocess.PIPE, text=True, preexec_fn=pin)
     for line in process.stdout:
@@ -86,30 +91,42 @@ def post_all(base_url: str, path: str, payloads: list[bytes], clients: int) -> f
 
 
 def run(batches: int = 200, clients: int = 4) -> dict[str, dict[str, float]]:
-    """Measure both signals; returns {signal: {e2e, baseline, ratio}} in items per second."""
+    """Measure both signals; returns {signal: {e2e, baseline, ratio}} in items per second, and
+    under "slow_subscriber" {signal: {e2e, ratio}} against the plain server's e2e."""
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu = cpus[0] if len(cpus) > 1 else None
     if server_cpu is not None:
         os.sched_setaffinity(0, set(cpus[1:]))
     payloads = {"traces": span_requests(batches), "metrics": metric_requests(batches)}
     walks = {"traces": walk_spans, "metrics": walk_metrics}
-    results = {}
+    results: dict = {}
     with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
-        process, url = start_server(Path(tmp), server_cpu)
-        try:
-            for signal, bodies in payloads.items():
-                warmup = {"traces": span_requests(4, seed=99),
-                          "metrics": metric_requests(4, seed=99)}[signal]
-                post_all(url, f"/v1/{signal}", warmup, 1)
-                seconds = post_all(url, f"/v1/{signal}", bodies, clients)
-                e2e = len(bodies) * BATCH / seconds
-                base = baseline_rate(walks[signal], bodies)
-                results[signal] = {"e2e": e2e, "baseline": base, "ratio": e2e / base}
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+        plain = _serve_and_post(Path(tmp) / "plain", server_cpu, payloads, clients, slow=False)
+        slow = _serve_and_post(Path(tmp) / "slow", server_cpu, payloads, clients, slow=True)
+    for signal, bodies in payloads.items():
+        base = baseline_rate(walks[signal], bodies)
+        results[signal] = {"e2e": plain[signal], "baseline": base, "ratio": plain[signal] / base}
+    results["slow_subscriber"] = {signal: {"e2e": slow[signal], "ratio": slow[signal] / e2e}
+                                  for signal, e2e in plain.items()}
     results["_server_cpu"] = {"pinned": float(server_cpu is not None)}
     return results
+
+
+def _serve_and_post(data_dir: Path, cpu: int | None, payloads: dict[str, list[bytes]],
+                    clients: int, *, slow: bool) -> dict[str, float]:
+    """Items per second each signal's payloads are committed at, on a fresh server."""
+    process, url = start_server(data_dir, cpu, slow_subscriber=slow)
+    rates = {}
+    try:
+        for signal, bodies in payloads.items():
+            warmup = {"traces": span_requests(4, seed=99),
+                      "metrics": metric_requests(4, seed=99)}[signal]
+            post_all(url, f"/v1/{signal}", warmup, 1)
+            rates[signal] = len(bodies) * BATCH / post_all(url, f"/v1/{signal}", bodies, clients)
+    finally:
+        process.terminate()
+        process.wait(timeout=120)
+    return rates
 
 
 def report(results: dict) -> list[str]:
@@ -122,6 +139,12 @@ def report(results: dict) -> list[str]:
             f"ingest_{signal}: e2e={r['e2e']:,.0f} {unit}/s baseline(parse+walk)="
             f"{r['baseline']:,.0f} {unit}/s ratio={r['ratio']:.2f} "
             f"(target >= {floor:,} {unit}/s and ratio >= {ratio}; {pinned})")
+    for signal, unit in (("traces", "spans"), ("metrics", "points")):
+        r = results["slow_subscriber"][signal]
+        lines.append(
+            f"ingest_{signal}_slow_subscriber: e2e={r['e2e']:,.0f} {unit}/s with a bus "
+            f"subscriber sleeping 1 s per batch, ratio to none={r['ratio']:.2f} "
+            f"(target >= {SLOW_SUBSCRIBER_TARGET}; {pinned})")
     return lines
 
 
