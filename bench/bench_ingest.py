@@ -3,7 +3,7 @@
 measured in the same run; then the same against a server with a deliberately slow bus subscriber
 (1 s per stored batch), as a ratio to the first (target >= 0.9: ingest never waits on a consumer).
 
-    python -m bench.bench_ingest [--batches N] [--clients K]
+    python -m bench.bench_ingest [--batches N] [--clients K] [--rounds R]
 """
 
 from __future__ import annotations
@@ -90,43 +90,47 @@ def post_all(base_url: str, path: str, payloads: list[bytes], clients: int) -> f
     return time.perf_counter() - start
 
 
-def run(batches: int = 200, clients: int = 4) -> dict[str, dict[str, float]]:
+def run(batches: int = 200, clients: int = 4, rounds: int = 3) -> dict[str, dict[str, float]]:
     """Measure both signals; returns {signal: {e2e, baseline, ratio}} in items per second, and
-    under "slow_subscriber" {signal: {e2e, ratio}} against the plain server's e2e."""
+    under "slow_subscriber" {signal: {e2e, ratio}} against the plain server's e2e. The plain
+    and the slow-subscriber server run side by side and take turns, best of `rounds` each, so
+    load from elsewhere on the machine falls on both alike."""
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu = cpus[0] if len(cpus) > 1 else None
     if server_cpu is not None:
         os.sched_setaffinity(0, set(cpus[1:]))
     payloads = {"traces": span_requests(batches), "metrics": metric_requests(batches)}
     walks = {"traces": walk_spans, "metrics": walk_metrics}
-    results: dict = {}
+    best = {"plain": dict.fromkeys(payloads, 0.0), "slow": dict.fromkeys(payloads, 0.0)}
     with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
-        plain = _serve_and_post(Path(tmp) / "plain", server_cpu, payloads, clients, slow=False)
-        slow = _serve_and_post(Path(tmp) / "slow", server_cpu, payloads, clients, slow=True)
+        servers = {kind: start_server(Path(tmp) / kind, server_cpu,
+                                      slow_subscriber=kind == "slow") for kind in best}
+        try:
+            for signal, bodies in payloads.items():
+                for _process, url in servers.values():
+                    post_all(url, f"/v1/{signal}", _warmup(signal), 1)
+                for _ in range(rounds):
+                    for kind, (_process, url) in servers.items():
+                        rate = len(bodies) * BATCH / post_all(url, f"/v1/{signal}", bodies,
+                                                              clients)
+                        best[kind][signal] = max(best[kind][signal], rate)
+        finally:
+            for process, _url in servers.values():
+                process.terminate()
+            for process, _url in servers.values():
+                process.wait(timeout=120)
+    results: dict = {}
     for signal, bodies in payloads.items():
-        base = baseline_rate(walks[signal], bodies)
-        results[signal] = {"e2e": plain[signal], "baseline": base, "ratio": plain[signal] / base}
-    results["slow_subscriber"] = {signal: {"e2e": slow[signal], "ratio": slow[signal] / e2e}
-                                  for signal, e2e in plain.items()}
+        e2e, base = best["plain"][signal], baseline_rate(walks[signal], bodies)
+        results[signal] = {"e2e": e2e, "baseline": base, "ratio": e2e / base}
+    results["slow_subscriber"] = {signal: {"e2e": rate, "ratio": rate / best["plain"][signal]}
+                                  for signal, rate in best["slow"].items()}
     results["_server_cpu"] = {"pinned": float(server_cpu is not None)}
     return results
 
 
-def _serve_and_post(data_dir: Path, cpu: int | None, payloads: dict[str, list[bytes]],
-                    clients: int, *, slow: bool) -> dict[str, float]:
-    """Items per second each signal's payloads are committed at, on a fresh server."""
-    process, url = start_server(data_dir, cpu, slow_subscriber=slow)
-    rates = {}
-    try:
-        for signal, bodies in payloads.items():
-            warmup = {"traces": span_requests(4, seed=99),
-                      "metrics": metric_requests(4, seed=99)}[signal]
-            post_all(url, f"/v1/{signal}", warmup, 1)
-            rates[signal] = len(bodies) * BATCH / post_all(url, f"/v1/{signal}", bodies, clients)
-    finally:
-        process.terminate()
-        process.wait(timeout=120)
-    return rates
+def _warmup(signal: str) -> list[bytes]:
+    return {"traces": span_requests(4, seed=99), "metrics": metric_requests(4, seed=99)}[signal]
 
 
 def report(results: dict) -> list[str]:
@@ -152,8 +156,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    for line in report(run(args.batches, args.clients)):
+    for line in report(run(args.batches, args.clients, args.rounds)):
         print(line)
 
 

@@ -14,6 +14,8 @@ from tradepulse_backend.bus import TelemetryStored
 from tradepulse_backend.runtime import Backend
 
 SLEEP_S = 1.0
+CAPACITY = 64
+"""Batches it may hold; the rest are dropped (and counted), as the bus promises."""
 
 
 def _sleep(_event: TelemetryStored) -> None:
@@ -22,7 +24,7 @@ def _sleep(_event: TelemetryStored) -> None:
 
 def _with_slow_subscriber(start):
     def started(backend: Backend) -> None:
-        backend.bus.subscribe(TelemetryStored, _sleep, name="bench-slow")
+        backend.bus.subscribe(TelemetryStored, _sleep, name="bench-slow", capacity=CAPACITY)
         start(backend)
 
     return started

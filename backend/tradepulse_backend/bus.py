@@ -169,7 +169,7 @@ class Subscription:
     def run(self, worker: Worker) -> None:
         """The worker thread: prepare, then deliver until stopped and drained."""
         if self._prepare is not None:
-            self._call(self._prepare, None)
+            self._call(self._prepare)
             with self._cond:
                 self._preparing = False
                 self._cond.notify_all()
@@ -181,21 +181,22 @@ class Subscription:
                     return
                 _key, (seq, event) = self._queue.popitem(last=False)
                 self._in_flight = seq
-            self._call(self._handler, event)
+            if self._call(self._handler, event):
+                self.delivered += 1
             with self._cond:
                 self._in_flight = None
                 self._cond.notify_all()
 
-    def _call(self, function: Callable, event: Any) -> None:
+    def _call(self, function: Callable, *args: Any) -> bool:
+        """Run a handler (or `prepare`); an Exception is counted and logged, never raised."""
         try:
-            function() if event is None else function(event)
+            function(*args)
         except Exception as error:
             self.failures += 1
             self.last_error = f"{type(error).__name__}: {error}"
             self._log_failure(error)
-        else:
-            if event is not None:
-                self.delivered += 1
+            return False
+        return True
 
     def _log_failure(self, error: Exception) -> None:
         """One log line per FAILURE_LOG_EVERY_S at most, counting the failures in between."""

@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradepulse_backend.app import create_app
+from tradepulse_backend.clock import SystemClock
 from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.runtime import Backend
 from tradepulse_backend.server_worker import PooledThreadWorker, StopOnHupArbiter
@@ -86,7 +87,7 @@ class TradepulseServer(BaseApplication):
             raise StartupError(str(error)) from None
 
     def load(self) -> PortDispatcher:
-        self.backend = Backend(self.monitoring)
+        self.backend = Backend(self.monitoring, clock=SystemClock())
         self.backend.start()
         return self.dispatcher
 
