@@ -10,7 +10,7 @@ import sys
 import time
 
 from tradepulse_backend import cli
-from tradepulse_backend.bus import TelemetryStored
+from tradepulse_backend.bus import TelemetryStored, drop_oldest
 from tradepulse_backend.runtime import Backend
 
 SLEEP_S = 1.0
@@ -24,7 +24,8 @@ def _sleep(_event: TelemetryStored) -> None:
 
 def _with_slow_subscriber(start):
     def started(backend: Backend) -> None:
-        backend.bus.subscribe(TelemetryStored, _sleep, name="bench-slow", capacity=CAPACITY)
+        backend.bus.subscribe(TelemetryStored, _sleep, name="bench-slow", overflow=drop_oldest,
+                              capacity=CAPACITY)
         start(backend)
 
     return started

@@ -234,9 +234,11 @@ class EventBus:
         self._lock = threading.Lock()
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], Any], *, name: str,
-                  capacity: int = DEFAULT_CAPACITY, overflow: Overflow = drop_oldest,
+                  overflow: Overflow, capacity: int = DEFAULT_CAPACITY,
                   prepare: Callable[[], Any] | None = None) -> Subscription:
-        """Call `handler(event)` on a worker of its own for each published `event_type`.
+        """Call `handler(event)` on a worker of its own for each published `event_type`; when
+        more than `capacity` events wait, `overflow` (`drop_oldest` or `coalesce(key)`, a
+        choice every subscriber makes) decides which go.
 
         `prepare()` runs first on that worker (e.g. restoring saved state); events published
         meanwhile wait in the queue, up to `capacity`.

@@ -51,7 +51,7 @@ def bus():
 
 def test_publish_returns_without_running_the_handler_and_delivers_on_the_subscribers_thread(bus):
     gate = Gate()
-    subscription = bus.subscribe(Tick, gate, name="slow")
+    subscription = bus.subscribe(Tick, gate, name="slow", overflow=drop_oldest)
     bus.publish(Tick("a", 1))          # returns while the handler is held
     assert gate.entered.wait(10)
     assert gate.seen == []
@@ -63,8 +63,8 @@ def test_publish_returns_without_running_the_handler_and_delivers_on_the_subscri
 
 def test_subscribers_get_only_their_event_type(bus):
     ticks, others = [], []
-    first = bus.subscribe(Tick, ticks.append, name="ticks")
-    second = bus.subscribe(Other, others.append, name="others")
+    first = bus.subscribe(Tick, ticks.append, name="ticks", overflow=drop_oldest)
+    second = bus.subscribe(Other, others.append, name="others", overflow=drop_oldest)
     bus.publish(Tick("a", 1))
     bus.publish(Other(2))
     assert first.flush() and second.flush()
@@ -123,7 +123,7 @@ def test_a_failing_handler_is_counted_and_logged_at_most_once_per_interval(caplo
     def explode(event: Tick) -> None:
         raise ValueError(f"bad tick {event.n}")
 
-    subscription = bus.subscribe(Tick, explode, name="broken")
+    subscription = bus.subscribe(Tick, explode, name="broken", overflow=drop_oldest)
     caplog.set_level(logging.ERROR, logger="tradepulse_backend.bus")
     for n in range(5):
         bus.publish(Tick("a", n))
@@ -149,9 +149,9 @@ def test_a_failing_handler_does_not_stop_the_next_events_or_other_subscribers(bu
             raise RuntimeError("odd")
         seen.append(event.n)
 
-    flaky = bus.subscribe(Tick, sometimes, name="flaky")
+    flaky = bus.subscribe(Tick, sometimes, name="flaky", overflow=drop_oldest)
     others = []
-    steady = bus.subscribe(Tick, others.append, name="steady")
+    steady = bus.subscribe(Tick, others.append, name="steady", overflow=drop_oldest)
     for n in range(4):
         bus.publish(Tick("a", n))
     assert flaky.flush() and steady.flush()
@@ -167,7 +167,7 @@ def test_prepare_runs_before_delivery_and_events_wait_for_it(bus):
         order.append("prepared")
 
     subscription = bus.subscribe(Tick, lambda e: order.append(e.n), name="restoring",
-                                 capacity=2, prepare=prepare)
+                                 overflow=drop_oldest, capacity=2, prepare=prepare)
     for n in range(3):
         bus.publish(Tick("a", n))
     assert subscription.flush(timeout=0.05) is False     # still preparing
@@ -179,7 +179,7 @@ def test_prepare_runs_before_delivery_and_events_wait_for_it(bus):
 
 def test_flush_waits_for_events_published_before_it_not_after(bus):
     gate = Gate()
-    subscription = bus.subscribe(Tick, gate, name="slow")
+    subscription = bus.subscribe(Tick, gate, name="slow", overflow=drop_oldest)
     bus.publish(Tick("a", 1))
     assert gate.entered.wait(10)
     done = threading.Event()
@@ -193,7 +193,7 @@ def test_flush_waits_for_events_published_before_it_not_after(bus):
 
 def test_closing_a_subscription_delivers_what_was_queued_and_stops_its_worker(bus):
     seen = []
-    subscription = bus.subscribe(Tick, seen.append, name="closing")
+    subscription = bus.subscribe(Tick, seen.append, name="closing", overflow=drop_oldest)
     for n in range(3):
         bus.publish(Tick("a", n))
     subscription.close()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tradepulse_backend.bus import EventBus, PerformanceUpdated
+from tradepulse_backend.bus import EventBus, PerformanceUpdated, drop_oldest
 from tradepulse_backend.config import (
     MonitoringConfig,
     PerformanceMonitorConfig,
@@ -98,7 +98,7 @@ def test_each_snapshot_is_published_on_the_bus_with_fields_by_name():
     bus = EventBus()
     seen = []
     subscription = bus.subscribe(PerformanceUpdated, lambda e: seen.append(e.snapshot),
-                                 name="test")
+                                 name="test", overflow=drop_oldest)
     monitor = PerformanceMonitor(PerformanceMonitorConfig(), bus=bus)
     monitor.update_portfolio_data({"service": "bot", "timestamp": 1_767_225_600,
                                    "portfolio_value": 100.0})

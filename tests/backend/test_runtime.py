@@ -4,7 +4,7 @@ clock, never with the wall clock (and the tests never sleep)."""
 from __future__ import annotations
 
 from tests.support import wait_until
-from tradepulse_backend.bus import ReportReady
+from tradepulse_backend.bus import ReportReady, drop_oldest
 
 
 def _advance_until(clock, seconds: float, condition, what: str):
@@ -36,7 +36,8 @@ def test_snapshots_are_persisted_when_the_clock_reaches_the_update_interval(app_
 def test_the_daily_report_runs_at_its_time_on_the_clock_and_is_published(app_client):
     _feed(app_client)
     ready = []
-    app_client.backend.bus.subscribe(ReportReady, ready.append, name="test-reports")
+    app_client.backend.bus.subscribe(ReportReady, ready.append, name="test-reports",
+                                     overflow=drop_oldest)
     reports = app_client.backend.config.storage.data_dir / "reports" / "bot"
     worker = app_client.backend.workers["reports"]
     _advance_until(app_client.clock, 1800, lambda: ready and worker.runs, "the scheduled report")

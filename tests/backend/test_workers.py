@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.otlp_samples import span, spans_request
 from tests.support import InProcessApp, wait_until
-from tradepulse_backend.bus import TelemetryStored
+from tradepulse_backend.bus import TelemetryStored, drop_oldest
 from tradepulse_backend.clock import ManualClock
 from tradepulse_backend.workers import Admission, Supervisor, WorkerState
 
@@ -157,9 +157,9 @@ def test_a_sleeping_subscriber_never_delays_ingest(small_queue_app):
     backend = app_client.backend
     awake = threading.Event()
     backend.bus.subscribe(TelemetryStored, lambda _e: awake.wait(1), name="sleepy",
-                          capacity=4)
+                          overflow=drop_oldest, capacity=4)
     backend.bus.subscribe(TelemetryStored, lambda _e: awake.wait(120), name="stuck",
-                          capacity=4)
+                          overflow=drop_oldest, capacity=4)
     results: list[int] = []
 
     def client(first: int) -> None:

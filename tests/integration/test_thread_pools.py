@@ -37,7 +37,8 @@ def test_slow_ingest_filling_its_pool_leaves_the_dashboard_answering(start_serve
     status = running.api("/status")
     assert status["ingest"]["transactions"] == 0
     assert status["thread_pools"]["ingest"] == {"threads": 2, "pending": 8}
-    assert {w["name"]: w["state"] for w in status["workers"]}["writer"] == "running"
+    workers = {w["name"]: w["state"] for w in status["workers"]}
+    assert workers["writer"] == workers["grpc"] == "running"
 
     lock.rollback()
     lock.close()
