@@ -7,7 +7,7 @@ import pytest
 from hypothesis import settings
 
 from tests.postgres_server import PostgresServer, find_bin_dir
-from tests.support import DIALECTS, storage_url_for
+from tests.support import DIALECTS, InProcessApp, storage_url_for
 
 # Property tests draw the same examples on every run, so CI cannot turn red on a case nobody
 # has seen before; search wider by hand (raise max_examples) when changing the statistics.
@@ -39,3 +39,10 @@ def storage_url(request) -> str | None:
     """Each test runs once on SQLite (None: the data directory's file) and once on a fresh
     PostgreSQL database."""
     return storage_url_for(request, request.param)
+@pytest.fixture
+def app_client(tmp_path):
+    """A fresh in-process backend and app (temporary data dir, manual clock), closed after the
+    test: `.get`, `.api`, `.post_otlp`, `.backend`, `.clock`."""
+    running = InProcessApp(tmp_path / "data")
+    yield running
+    running.close()

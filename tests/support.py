@@ -127,3 +127,43 @@ def storage_url_for(request, dialect: str) -> str | None:
     if dialect == "sqlite":
         return None
     return request.getfixturevalue("postgres_server").create_database()
+class InProcessApp:
+    """A fresh backend and dashboard app in this process, on a manual clock: REST tests get
+    the same answers as from a real server without a subprocess or a socket."""
+
+    def __init__(self, data_dir: Path, monitoring: dict | None = None) -> None:
+        from werkzeug.test import Client
+
+        from tradepulse_backend.app import create_app
+        from tradepulse_backend.clock import ManualClock
+        from tradepulse_backend.config import MonitoringConfig
+        from tradepulse_backend.runtime import Backend
+
+        section = {"ingest": {"grpc_port": None}, "storage": {"data_dir": str(data_dir)}}
+        for key, value in (monitoring or {}).items():
+            section[key] = {**section.get(key, {}), **value}
+        self.clock = ManualClock()
+        self.backend = Backend(MonitoringConfig(**section), clock=self.clock)
+        self.backend.start()
+        self.app = create_app(backend=self.backend)
+        self.client = self.app.test_client()
+        self._otlp = Client(self.backend.receiver)
+
+    def get(self, path: str) -> tuple[int, dict]:
+        """GET a dashboard path; returns (status, decoded JSON body)."""
+        response = self.client.get(path)
+        return response.status_code, response.get_json(silent=True) or {}
+
+    def api(self, path: str) -> dict:
+        status, body = self.get("/api/v1" + path)
+        assert status == 200, (status, body)
+        return body
+
+    def post_otlp(self, path: str, body: bytes, headers: dict[str, str]
+                  ) -> tuple[int, dict[str, str], bytes]:
+        """POST to the OTLP receiver; returns (status, headers, body) like `post`."""
+        response = self._otlp.post(path, data=body, headers=headers)
+        return response.status_code, dict(response.headers), response.get_data()
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,17 +1,20 @@
-"""The backend's running parts in one object: store, event bus, write pipeline, retention worker.
+"""The backend's running parts in one object: store, event bus, write pipeline, performance
+monitor, and the supervisor watching every background worker.
 
 The server builds one `Backend` per worker process after it forks (never at import time) and
-closes it on exit, which commits everything still queued.
+closes it on exit, which commits everything still queued. One `Clock` is made here (or passed
+in by a test) and handed to every part that reads time.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
+from collections.abc import Callable
+from typing import Any
 
 from tradepulse_backend import __version__
-from tradepulse_backend.bus import REPORT_READY, EventBus
+from tradepulse_backend.bus import EventBus, ReportReady
+from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.ingest.auth import ApiKeys
 from tradepulse_backend.ingest.pipeline import WritePipeline
@@ -19,6 +22,7 @@ from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
 from tradepulse_backend.performance import PerformanceMonitor
 from tradepulse_backend.performance.reports import ReportScheduler
 from tradepulse_backend.store import Store
+from tradepulse_backend.workers import Admission, Supervisor
 
 logger = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL_S = 1.0
@@ -27,16 +31,19 @@ MAINTENANCE_INTERVAL_S = 1.0
 class Backend:
     """Owns the store and the background workers; `start()` then `close()`."""
 
-    def __init__(self, config: MonitoringConfig) -> None:
+    def __init__(self, config: MonitoringConfig, clock: Clock | None = None) -> None:
         self.config = config
         self.version = __version__
-        self.started_at = time.time()
+        self.clock = clock or SystemClock()
+        self.started_monotonic = self.clock.monotonic()
         self.store = Store.open(config.storage.database_url, config.storage.data_dir)
-        self.bus = EventBus()
+        self.workers = Supervisor(self.clock)
+        self.bus = EventBus(supervisor=self.workers)
         self.pipeline = WritePipeline(
             self.store.writer, self.bus,
             max_batches=config.ingest.queue_max_batches,
             group_max_records=config.ingest.write_batch_max_records,
+            commit_timeout=config.ingest.commit_timeout,
         )
         self.keys = ApiKeys(tuple(key.get_secret_value() for key in config.ingest.api_keys))
         self.receiver = OtlpReceiver(ReceiverSettings(
@@ -45,31 +52,44 @@ class Backend:
             retry_after_seconds=config.ingest.retry_after_seconds,
         ), self.pipeline)
         self.performance = PerformanceMonitor(config.performance_monitor, store=self.store,
-                                              bus=self.bus, pipeline=self.pipeline)
+                                              bus=self.bus, pipeline=self.pipeline,
+                                              clock=self.clock)
         self.reports = ReportScheduler(
             self.performance, config.performance_monitor.reports,
             config.storage.data_dir / "reports",
-            deliver=lambda report: self.bus.publish(REPORT_READY, report))
+            deliver=lambda report: self.bus.publish(ReportReady(report)), clock=self.clock)
+        self.websockets = Admission(config.dashboard.max_websockets)
         self.urls: dict[str, str] = {}
+        self.server_stats: Callable[[], dict[str, Any]] | None = None
         self._grpc = None
-        self._stop = threading.Event()
-        retention_days = config.performance_monitor.metrics_retention_days
-        self._workers = [
-            self._periodic("retention", config.storage.retention_check_interval,
-                           lambda: self.store.apply_retention(retention_days)),
-            self._periodic("maintenance", MAINTENANCE_INTERVAL_S, self.store.maintain),
-            self._periodic("performance", config.performance_monitor.update_interval,
-                           self.performance.persist),
-        ]
+        self._closed = False
 
     def start(self) -> None:
+        """Register every worker, consumers before producers (they stop in reverse), and
+        start them."""
         self.performance.start()
-        self.pipeline.start()
-        self.reports.start()
-        for worker in self._workers:
-            worker.start()
+        server = self.config.server
+        self.workers.service("writer", start=self.pipeline.start,
+                             stop=lambda timeout: self.pipeline.close(server.shutdown_timeout),
+                             alive=lambda: self.pipeline.running)
+        self._register_periodic()
         if self.config.ingest.grpc_port is not None:
-            self._start_grpc()
+            self.workers.service("grpc", start=self._start_grpc, stop=self._stop_grpc,
+                                 alive=self._grpc_serving)
+        self.workers.start()
+
+    def _register_periodic(self) -> None:
+        config = self.config
+        retention_days = config.performance_monitor.metrics_retention_days
+        self.workers.every("maintenance", MAINTENANCE_INTERVAL_S, self.store.maintain)
+        self.workers.every(
+            "retention", config.storage.retention_check_interval,
+            lambda: self.store.apply_retention(retention_days, now_ns=self.clock.now_ns()))
+        self.workers.every("persist", config.performance_monitor.update_interval,
+                           self.performance.persist)
+        if config.performance_monitor.reports.enabled:
+            self.workers.schedule("reports", self.reports.seconds_until_due,
+                                  self.reports.run_due)
 
     def _start_grpc(self) -> None:
         from tradepulse_backend.ingest.grpc_receiver import start_grpc_server
@@ -78,34 +98,34 @@ class Backend:
         self._grpc, port = start_grpc_server(
             ingest.host, ingest.grpc_port,
             keys=self.keys, pipeline=self.pipeline,
-            max_message_bytes=ingest.max_body_bytes, threads=self.config.server.threads)
+            max_message_bytes=ingest.max_body_bytes, threads=self.config.server.ingest_threads)
         self.urls["otlp_grpc"] = f"{ingest.host}:{port}"
 
-    def close(self) -> None:
-        """Commit what is queued, stop the workers and close the database."""
-        self._stop.set()
-        self.reports.close()
+    def _stop_grpc(self, timeout: float) -> None:
         if self._grpc is not None:
             self._grpc.stop(self.config.server.shutdown_timeout).wait()
-        self.pipeline.close(self.config.server.shutdown_timeout)
-        self.performance.close()
-        for worker in self._workers:
-            worker.join(timeout=5)
+
+    def _grpc_serving(self) -> bool:
+        """True while the gRPC server runs: waiting zero seconds for its end times out."""
+        return self._grpc is not None and self._grpc.wait_for_termination(timeout=0)
+
+    def close(self) -> None:
+        """Stop taking telemetry, commit what is queued, let the subscribers absorb it, save
+        the monitor's state, and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self.workers.stop(self.config.server.shutdown_timeout)
+        if self.performance.store is not None:
+            self.performance.persist()
         self.store.close()
         logger.info("backend stopped")
 
     @property
     def healthy(self) -> bool:
-        return self.pipeline.running
+        """Every worker runs (none has died) and the write pipeline takes writes."""
+        return self.workers.healthy and self.pipeline.running
 
-    def _periodic(self, name: str, interval: float, task) -> threading.Thread:
-        """A daemon thread running `task` every `interval` seconds until close()."""
-
-        def loop() -> None:
-            while not self._stop.wait(interval):
-                try:
-                    task()
-                except Exception:
-                    logger.exception("%s failed; will try again in %ss", name, interval)
-
-        return threading.Thread(target=loop, name=f"tradepulse-{name}", daemon=True)
+    @property
+    def uptime_s(self) -> float:
+        return self.clock.monotonic() - self.started_monotonic

@@ -1,8 +1,9 @@
 """`tradepulse serve`: gunicorn's threaded worker serving the OTLP and dashboard ports.
 
-One gunicorn worker (the backend's parts share one process) with a thread pool; the backend is
-built in the worker after fork, and each connection is routed to the app of the port it arrived
-on. gunicorn is also the server flask-sock supports for the dashboard's WebSocket.
+One gunicorn worker (a single writer for SQLite) with one thread pool per port
+(`server_worker.py`); the backend is built in the worker after fork, and each connection is
+routed to the app of the port it arrived on. gunicorn is also the server flask-sock supports for
+the dashboard's WebSocket. SIGINT, SIGTERM and SIGHUP all stop it cleanly.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import Callable
 from gunicorn.app.base import BaseApplication
 
 from tradepulse_backend.app import create_app
+from tradepulse_backend.clock import SystemClock
 from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.runtime import Backend
+from tradepulse_backend.server_worker import PooledThreadWorker, StopOnHupArbiter
 from tradepulse_backend.store import Store, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -54,8 +57,8 @@ class TradepulseServer(BaseApplication):
         settings = {
             "bind": [f"{c.ingest.host}:{c.ingest.port}", f"{c.dashboard.host}:{c.dashboard.port}"],
             "workers": 1,
-            "worker_class": "gthread",
-            "threads": c.server.threads,
+            "worker_class": PooledThreadWorker,
+            "threads": sum(self.pool_sizes()),
             "keepalive": 75,
             "graceful_timeout": c.server.shutdown_timeout,
             "timeout": 120,
@@ -69,8 +72,21 @@ class TradepulseServer(BaseApplication):
         for key, value in settings.items():
             self.cfg.set(key, value)
 
+    def pool_sizes(self) -> tuple[int, int]:
+        """Threads of the [ingest, dashboard] pools: the dashboard's REST threads plus one
+        per admitted WebSocket."""
+        c = self.monitoring
+        return c.server.ingest_threads, c.server.api_threads + c.dashboard.max_websockets
+
+    def run(self) -> None:
+        """gunicorn's run, with a master that treats SIGHUP as a clean stop."""
+        try:
+            StopOnHupArbiter(self).run()
+        except RuntimeError as error:
+            raise StartupError(str(error)) from None
+
     def load(self) -> PortDispatcher:
-        self.backend = Backend(self.monitoring)
+        self.backend = Backend(self.monitoring, clock=SystemClock())
         self.backend.start()
         return self.dispatcher
 
@@ -78,6 +94,7 @@ class TradepulseServer(BaseApplication):
         addresses = [listener.sock.getsockname() for listener in worker.sockets]
         ingest_port, dashboard_port = addresses[0][1], addresses[1][1]
         self.backend.urls.update(_urls(addresses))
+        self.backend.server_stats = worker.tpool.stats
         self.dispatcher.apps[ingest_port] = self.backend.receiver
         self.dispatcher.apps[dashboard_port] = create_app(backend=self.backend)
         logger.info("listening: %s", self.backend.urls)
@@ -108,7 +125,7 @@ class StartupError(Exception):
 
 
 def serve(config: MonitoringConfig, on_ready: ReadyCallback | None = None) -> None:
-    """Run until SIGINT/SIGTERM; queued writes are committed before the process exits.
+    """Run until SIGINT, SIGTERM or SIGHUP; queued writes are committed before it exits.
 
     The store is opened and migrated once before gunicorn forks, so an unusable data directory
     or database is a clear error here rather than a worker failing to boot.

@@ -10,14 +10,14 @@ PACKAGE = "tradepulse_backend"
 
 # Lower layers first; a module may import only its own layer or those before it.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"bus", "clock", "config", "__init__"}),
+    frozenset({"bus", "clock", "config", "workers", "__init__"}),
     frozenset({"telemetry"}),
     frozenset({"store", "ingest"}),
     frozenset({"performance"}),
     frozenset({"alerting", "health"}),
     frozenset({"dashboard"}),
     frozenset({"runtime", "coordinator"}),
-    frozenset({"app", "server", "demo", "cli"}),
+    frozenset({"app", "server", "server_worker", "demo", "cli"}),
 )
 
 

@@ -62,7 +62,7 @@ def test_seed_config_gets_defaults_for_everything_it_omits() -> None:
     assert config.system_health.thresholds["disk_usage"].critical == 95
     assert config.ingest.port == 4318
     assert config.storage.data_dir == Path("/home/trader/.local/share/tradepulse")
-    assert config.server.threads == 16
+    assert config.server.ingest_threads == 16
     defaults = MonitoringConfig(storage={"data_dir": config.storage.data_dir})
     assert redacted(config) == redacted(defaults)
 
@@ -79,6 +79,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "annualization": 252,
                 "risk_free_rate": 0.0,
                 "execution_window": 3600.0,
+                "queue_size": 1024,
                 "reports": {"enabled": True, "schedule": "daily", "time": "17:00",
                             "weekday": "friday", "timezone": None},
             },
@@ -88,7 +89,8 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                     "slack": {"max_per_hour": 20, "max_per_day": 100},
                 }
             },
-            "dashboard": {"host": "127.0.0.1", "port": 8080, "auto_refresh_interval": 5000},
+            "dashboard": {"host": "127.0.0.1", "port": 8080, "auto_refresh_interval": 5000,
+                          "max_websockets": 16},
             "system_health": {
                 "monitoring_interval": 30.0,
                 "thresholds": {
@@ -113,7 +115,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "retention_check_interval": 3600.0,
                 "url": None,
             },
-            "server": {"threads": 16, "shutdown_timeout": 10.0},
+            "server": {"ingest_threads": 16, "api_threads": 8, "shutdown_timeout": 10.0},
         }
     }
 
@@ -313,8 +315,10 @@ def test_wrong_types_and_out_of_range_values_name_their_paths(tmp_path: Path) ->
         ("ingest", "write_batch_max_records", 0),
         ("ingest", "commit_timeout", 0),
         ("storage", "retention_check_interval", 0),
-        ("server", "threads", 0),
-        ("server", "threads", 257),
+        ("server", "ingest_threads", 0),
+        ("server", "api_threads", 257),
+        ("dashboard", "max_websockets", -1),
+        ("performance_monitor", "queue_size", 0),
         ("server", "shutdown_timeout", -1),
     ],
 )
@@ -479,10 +483,10 @@ def test_overrides_merge_into_nested_sections(tmp_path: Path) -> None:
 
 def test_invalid_override_is_reported_with_its_path() -> None:
     with pytest.raises(ConfigError) as excinfo:
-        load_config(overrides={"server": {"threads": 0}})
+        load_config(overrides={"server": {"ingest_threads": 0}})
 
     assert excinfo.value.errors == [
-        "monitoring.server.threads: Input should be greater than or equal to 1"
+        "monitoring.server.ingest_threads: Input should be greater than or equal to 1"
     ]
 
 
@@ -492,7 +496,7 @@ def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
         "monitoring:\n"
         "  dashboard: {port: 65536}\n"
         "  ingest: {api_keys: ['${UNSET_KEY}'], queue_max_batches: 0}\n"
-        "  server: {threads: 1000, workers: 2}\n",
+        "  server: {ingest_threads: 1000, workers: 2}\n",
     )
 
     errors = check_config_file(path)
@@ -501,8 +505,9 @@ def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
         "monitoring.dashboard.port: Input should be less than or equal to 65535",
         "monitoring.ingest.api_keys[0]: environment variable UNSET_KEY is not set",
         "monitoring.ingest.queue_max_batches: Input should be greater than 0",
-        "monitoring.server.threads: Input should be less than or equal to 256",
-        "monitoring.server.workers: unknown key; expected one of: threads, shutdown_timeout",
+        "monitoring.server.ingest_threads: Input should be less than or equal to 256",
+        "monitoring.server.workers: unknown key; expected one of: ingest_threads, api_threads, "
+        "shutdown_timeout",
     ]
     with pytest.raises(ConfigError) as excinfo:
         load_config(path)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tradepulse_backend.bus import PERFORMANCE_UPDATED, EventBus
+from tradepulse_backend.bus import EventBus, PerformanceUpdated, drop_oldest
 from tradepulse_backend.config import (
     MonitoringConfig,
     PerformanceMonitorConfig,
@@ -97,12 +97,15 @@ def test_a_scheduled_run_writes_each_bots_report_and_hands_it_on(monitor, tmp_pa
 def test_each_snapshot_is_published_on_the_bus_with_fields_by_name():
     bus = EventBus()
     seen = []
-    bus.subscribe(PERFORMANCE_UPDATED, seen.append)
+    subscription = bus.subscribe(PerformanceUpdated, lambda e: seen.append(e.snapshot),
+                                 name="test", overflow=drop_oldest)
     monitor = PerformanceMonitor(PerformanceMonitorConfig(), bus=bus)
     monitor.update_portfolio_data({"service": "bot", "timestamp": 1_767_225_600,
                                    "portfolio_value": 100.0})
     monitor.update_portfolio_data({"service": "bot", "timestamp": 1_767_225_660,
                                    "portfolio_value": 95.0})
+    assert subscription.flush()
+    bus.close()
     assert len(seen) == 2
     assert seen[-1].value("daily_return") == pytest.approx(-0.05)
     assert seen[-1].value("max_drawdown") == pytest.approx(-0.05)

@@ -115,6 +115,11 @@ class PerformanceMonitorConfig(_Section):
     execution_window: float = Field(
         3600, gt=0, description="Seconds of orders and fills behind execution-quality figures."
     )
+    queue_size: int = Field(
+        1024, gt=0,
+        description="Stored batches waiting for the monitor; beyond it the oldest are dropped "
+                    "(counted in /api/v1/status).",
+    )
     reports: ReportsConfig = Field(default_factory=lambda: ReportsConfig())
 
     @field_validator("timezone")
@@ -154,6 +159,11 @@ class DashboardConfig(_Section):
     host: Host = "127.0.0.1"
     port: Port = Field(8080, description="0 picks a free port.")
     auto_refresh_interval: int = Field(5000, gt=0, description="Page refresh in milliseconds.")
+    max_websockets: int = Field(
+        16, ge=0, le=1024,
+        description="Open WebSockets at once; each holds a thread of its own budget, never a "
+                    "REST or ingest thread. More are refused with 503.",
+    )
 
 
 class Threshold(_Section):
@@ -255,7 +265,14 @@ class StorageConfig(_Section):
 class ServerConfig(_Section):
     """The HTTP server process."""
 
-    threads: int = Field(16, ge=1, le=256, description="Worker threads of the HTTP server.")
+    ingest_threads: int = Field(
+        16, ge=1, le=256, description="Threads serving OTLP requests (HTTP and gRPC each)."
+    )
+    api_threads: int = Field(
+        8, ge=1, le=256,
+        description="Threads serving the dashboard port's REST requests (WebSockets get "
+                    "dashboard.max_websockets threads on top).",
+    )
     shutdown_timeout: float = Field(
         10, ge=0, description="Seconds to finish in-flight work on shutdown."
     )

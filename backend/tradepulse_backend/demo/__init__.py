@@ -1,12 +1,17 @@
 """`tradepulse demo`: the backend in a child process plus a simulated bot that uses the public SDK.
 
 The server runs in its own session so Ctrl-C reaches only the demo, which then stops the bot,
-flushes its telemetry and shuts the server down gracefully, in that order.
+flushes its telemetry and shuts the server down gracefully, in that order. SIGTERM and SIGHUP do
+the same; a second signal while stopping kills the server at once; and on Linux the server gets
+SIGTERM should the demo itself be killed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import os
 import re
 import signal
 import subprocess
@@ -32,14 +37,30 @@ SUMMARY_EVERY_S = 10.0
 
 def run_demo(config: MonitoringConfig, *, config_path: Path | None, data_dir: Path | None,
              duration_s: float | None, out: TextIO = sys.stdout) -> int:
-    """Run backend and bot until Ctrl-C or `duration_s`; returns the process exit code."""
+    """Run backend and bot until Ctrl-C, SIGTERM, SIGHUP or `duration_s`; returns the exit
+    code. However it stops, the backend child stops too: no orphan keeps the ports."""
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="tradepulse-demo-"))
-    server = _start_server(config, config_path, data_dir)
+    previous = _on_stop_signals(_interrupt)
+    server = None
+    try:
+        server = _start_server(config, config_path, data_dir)
+        return _run(server, data_dir, duration_s, out)
+    except KeyboardInterrupt:
+        out.write("\nstopped before the backend was ready\n")
+        return 0
+    finally:
+        if server is not None:
+            _on_stop_signals(lambda *_: _kill(server))
+            _stop_server(server)
+        _restore_signals(previous)
+
+
+def _run(server: subprocess.Popen, data_dir: Path, duration_s: float | None, out: TextIO
+         ) -> int:
     try:
         urls = _wait_ready(server, timeout_s=60)
     except RuntimeError as error:
         out.write(f"demo: the backend did not start: {error}\n")
-        _stop_server(server)
         return 1
     _print_banner(out, urls, data_dir)
     stop = threading.Event()
@@ -50,13 +71,34 @@ def run_demo(config: MonitoringConfig, *, config_path: Path | None, data_dir: Pa
     except KeyboardInterrupt:
         out.write("\nstopping: flushing the bot's telemetry, then the backend...\n")
     finally:
+        _on_stop_signals(lambda *_: _kill(server))    # a second signal: stop at once
         stop.set()
         bot.join(timeout=15)
         _print_summary(urls, out)
-        _stop_server(server)
     out.write(f"stopped. The data stays in {data_dir} "
               f"(tradepulse serve --data-dir {data_dir} to look again)\n")
     return 0
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+def _interrupt(signum: int, _frame) -> None:
+    """SIGTERM and SIGHUP (a `timeout`, a closed terminal, `docker stop`) stop like Ctrl-C."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _on_stop_signals(handler) -> dict[int, object]:
+    """Install `handler` for every stop signal (main thread only); returns the previous ones."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+
+
+def _restore_signals(previous: dict[int, object]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 def _start_server(config: MonitoringConfig, config_path: Path | None, data_dir: Path
@@ -68,7 +110,17 @@ def _start_server(config: MonitoringConfig, config_path: Path | None, data_dir: 
                "--dashboard-port", str(_free_or_any(config.dashboard.host, config.dashboard.port))]
     if config_path:
         command += ["--config", str(config_path)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In the child (Linux): get SIGTERM when the demo dies without cleaning up (SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def _free_or_any(host: str, port: int) -> int:
@@ -182,10 +234,17 @@ def _get_json(url: str) -> dict:
 
 
 def _stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM (commit what is queued, then exit); after 30 s, kill its whole process group."""
     if server.poll() is None:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            _kill(server)
+    server.wait()
+
+
+def _kill(server: subprocess.Popen) -> None:
+    """SIGKILL the server and its worker: they run in a session of their own."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(server.pid, signal.SIGKILL)

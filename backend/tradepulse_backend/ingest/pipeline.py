@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from tradepulse_backend.bus import TELEMETRY_STORED, EventBus
+from tradepulse_backend.bus import EventBus, TelemetryStored
 from tradepulse_backend.config import IngestConfig
 from tradepulse_backend.store.writer import BatchWriter
 from tradepulse_backend.telemetry.records import DecodedBatch
@@ -204,4 +204,4 @@ class WritePipeline:
             self.stats.accepted[batch.signal] += batch.accepted
             self.stats.rejected[batch.signal] += batch.rejected
             future.set_result(batch.accepted)
-            self._bus.publish(TELEMETRY_STORED, batch)
+            self._bus.publish(TelemetryStored(batch))

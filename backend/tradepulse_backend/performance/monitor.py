@@ -13,16 +13,21 @@ from __future__ import annotations
 import json
 import logging
 import math
-import queue
 import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tradepulse import conventions as conv
-from tradepulse_backend.bus import PERFORMANCE_UPDATED, TELEMETRY_STORED, EventBus
+from tradepulse_backend.bus import (
+    EventBus,
+    PerformanceUpdated,
+    Subscription,
+    TelemetryStored,
+    drop_oldest,
+)
+from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import PerformanceMonitorConfig
 from tradepulse_backend.ingest.decode import decode_request
 from tradepulse_backend.ingest.pipeline import WritePipeline
@@ -57,73 +62,65 @@ class PerformanceMonitor:
     """Live performance per (service, portfolio); feed it from the bus or directly."""
 
     def __init__(self, config: PerformanceMonitorConfig | None = None, *, store=None,
-                 bus: EventBus | None = None, pipeline: WritePipeline | None = None) -> None:
+                 bus: EventBus | None = None, pipeline: WritePipeline | None = None,
+                 clock: Clock | None = None) -> None:
         self.config = config or PerformanceMonitorConfig()
         self.settings = ReturnSettings(self.config.annualization, self.config.risk_free_rate)
         self.calendar = TradingCalendar(self.config.timezone)
         self.store = store
         self.bus = bus
         self.pipeline = pipeline
+        self.clock = clock or (bus.clock if bus is not None else SystemClock())
         self._services: dict[str, BotState] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._latest: dict[tuple[str, str], PerformanceSnapshot] = {}
         self._lock = threading.RLock()
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._unsubscribe = None
+        self._subscription: Subscription | None = None
         self.skipped_points = 0
         self.restoring = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Absorb every batch the bus reports as stored, after restoring the saved state in the
-        background (replaying a long history must not hold up the server's start)."""
-        if self.bus is not None:
-            self._unsubscribe = self.bus.subscribe(TELEMETRY_STORED, self._inbox.put)
+        """Absorb every batch the bus reports as stored, after restoring the saved state on the
+        subscriber's own worker (replaying a long history must not hold up the server's start;
+        batches stored meanwhile wait in its bounded queue)."""
         self.restoring = self.store is not None
-        self._thread = threading.Thread(target=self._run, name="tradepulse-performance",
-                                        daemon=True)
-        self._thread.start()
+        if self.bus is None:
+            self._restore_or_start_afresh()
+            return
+        self._subscription = self.bus.subscribe(
+            TelemetryStored, self._absorb_stored, name="performance",
+            capacity=self.config.queue_size, overflow=drop_oldest,
+            prepare=self._restore_or_start_afresh)
 
     def close(self) -> None:
         """Absorb what is queued, persist, and stop."""
-        if self._unsubscribe:
-            self._unsubscribe()
-        if self._thread is not None:
-            self._inbox.put(None)
-            self._thread.join(timeout=10)
+        if self._subscription is not None:
+            self._subscription.close()
         if self.store is not None:
             self.persist()
 
-    def flush(self, timeout: float = 10.0) -> None:
-        """Wait until every batch queued so far has been absorbed."""
-        done = threading.Event()
-        self._inbox.put(done)
-        done.wait(timeout)
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every batch stored so far has been absorbed; False on a timeout."""
+        if self._subscription is None:
+            return True
+        return self._subscription.flush(timeout)
 
     @property
     def backlog(self) -> int:
-        return self._inbox.qsize()
+        return 0 if self._subscription is None else self._subscription.depth
 
-    def _run(self) -> None:
+    def _restore_or_start_afresh(self) -> None:
         if self.restoring:
             try:
                 self.restore()
             except Exception:
                 logger.exception("performance state could not be restored; starting afresh")
-            self.restoring = False
-        while True:
-            item = self._inbox.get()
-            if item is None:
-                return
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
-            try:
-                self.absorb(item)
-            except Exception:
-                logger.exception("performance update failed for a %s batch", item.signal)
+        self.restoring = False
+
+    def _absorb_stored(self, event: TelemetryStored) -> None:
+        self.absorb(event.batch)
 
     # --- absorbing ------------------------------------------------------------------------
 
@@ -177,7 +174,7 @@ class PerformanceMonitor:
                          if portfolio in self._services[service].accounts]
         if self.bus is not None:
             for snapshot in snapshots:
-                self.bus.publish(PERFORMANCE_UPDATED, snapshot)
+                self.bus.publish(PerformanceUpdated(snapshot))
         return snapshots
 
     def _execution_touched(self, ordered: list[Observation]) -> set[tuple[str, str]]:
@@ -258,7 +255,7 @@ class PerformanceMonitor:
         if portfolio is None:
             portfolio = stored.default_portfolio(self.store, service)
         return summarize_period(self, service, period, portfolio,
-                                now_ns=time.time_ns() if now_ns is None else now_ns)
+                                now_ns=self.clock.now_ns() if now_ns is None else now_ns)
 
     # --- persistence ----------------------------------------------------------------------
 
@@ -268,7 +265,7 @@ class PerformanceMonitor:
         with self._lock:
             dirty, self._dirty = self._dirty, set()
             rows = [_snapshot_row(self._snapshot(*key)) for key in sorted(dirty)]
-            saved_ns = time.time_ns() if now_ns is None else now_ns
+            saved_ns = self.clock.now_ns() if now_ns is None else now_ns
             states = [{"service_name": name, "saved_ns": saved_ns,
                        "body": json.dumps(self._services[name].to_dict())}
                       for name in sorted({service for service, _ in dirty})]

@@ -8,7 +8,6 @@ import html
 import io
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from tradepulse_backend.clock import Clock, SystemClock, utc_datetime
 from tradepulse_backend.config import ReportsConfig
 
 if TYPE_CHECKING:
@@ -253,37 +253,32 @@ def next_run(now: datetime, config: ReportsConfig, zone: ZoneInfo) -> datetime:
 
 class ReportScheduler:
     """Builds every bot's report at the scheduled time, writes HTML and CSV under
-    `directory`, and hands each report to `deliver` (the alerting channels, once they exist)."""
+    `directory`, and hands each report to `deliver` (the alerting channels, once they exist).
+
+    The runtime's supervisor runs it: wait `seconds_until_due()` on the clock, then
+    `run_due()`."""
 
     def __init__(self, monitor: PerformanceMonitor, config: ReportsConfig, directory: Path,
-                 deliver: Callable[[Report], None] | None = None) -> None:
+                 deliver: Callable[[Report], None] | None = None, *,
+                 clock: Clock | None = None) -> None:
         self.monitor = monitor
         self.config = config
         self.directory = Path(directory)
         self.deliver = deliver
+        self.clock = clock or SystemClock()
         self.zone = ZoneInfo(config.timezone or monitor.config.timezone)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="tradepulse-reports",
-                                        daemon=True)
+        self._due: datetime | None = None
 
-    def start(self) -> None:
-        if self.config.enabled:
-            self._thread.start()
+    def seconds_until_due(self) -> float:
+        """Seconds from the clock's now to the next scheduled report time."""
+        now = utc_datetime(self.clock)
+        self._due = next_run(now, self.config, self.zone)
+        return max(0.0, (self._due - now).total_seconds())
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while True:
-            due = next_run(datetime.now(self.zone), self.config, self.zone)
-            if self._stop.wait(max(0.0, (due - datetime.now(self.zone)).total_seconds())):
-                return
-            try:
-                self.run_once(int(due.timestamp() * 1e9))
-            except Exception:
-                logger.exception("scheduled performance reports failed")
+    def run_due(self) -> list[Path]:
+        """Run the reports of the time `seconds_until_due` announced (now, if none was)."""
+        due = self._due or utc_datetime(self.clock)
+        return self.run_once(int(due.timestamp() * 1e9))
 
     def run_once(self, now_ns: int) -> list[Path]:
         """Build, write and deliver the reports of every known bot as of `now_ns`."""

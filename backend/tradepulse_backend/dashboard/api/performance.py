@@ -3,8 +3,6 @@ and reports. The WebSocket pushes the same snapshot shape."""
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from tradepulse_backend.dashboard import params
@@ -45,10 +43,11 @@ def history():
     portfolio = args.get("portfolio")
     if portfolio is None:
         portfolio = stored.default_portfolio(_monitor().store, service)
+    now_ns = current_app.extensions["tradepulse"].clock.now_ns()
     rows = stored.snapshot_history(
         _monitor().store, service, portfolio,
-        since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
-        until_ns=params.time_ns(args, "until", default=2**63 - 1),
+        since_ns=params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns),
+        until_ns=params.time_ns(args, "until", default=2**63 - 1, now_ns=now_ns),
         limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
     points = [[time_ns / 1e6, body.get(name)] for time_ns, body in rows]
     return jsonify(service=service, portfolio=portfolio, field=name, points=points)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, jsonify, request
@@ -48,8 +47,11 @@ def index():
 
 @health.get("/healthz")
 def healthz():
-    ok = backend().healthy
-    return jsonify(status="ok" if ok else "unavailable"), 200 if ok else 503
+    """200 while every background worker runs; 503 naming the dead ones otherwise."""
+    b = backend()
+    if b.healthy:
+        return jsonify(status="ok"), 200
+    return jsonify(status="unavailable", dead_workers=b.workers.dead), 503
 
 
 @api.get("/status")
@@ -58,9 +60,13 @@ def status():
     stats = b.pipeline.stats
     return jsonify(
         version=b.version,
-        uptime_s=round(time.time() - b.started_at, 3),
+        uptime_s=round(b.uptime_s, 3),
         healthy=b.healthy,
         endpoints=b.urls,
+        workers=b.workers.status(),
+        bus=b.bus.stats(),
+        websockets=b.websockets.stats(),
+        thread_pools=b.server_stats() if b.server_stats else None,
         ingest={
             "accepted": stats.accepted, "rejected": stats.rejected,
             "transactions": stats.transactions, "write_failures": stats.write_failures,
@@ -87,6 +93,7 @@ def services():
 @api.get("/metrics")
 def metrics():
     store = backend().store
+    now_ns = backend().clock.now_ns()
     args = request.args
     name = args.get("name")
     if not name:
@@ -95,8 +102,8 @@ def metrics():
         store, name,
         service=args.get("service"),
         attributes=params.attribute_filters(args),
-        since_ns=params.time_ns(args, "since", default=time.time_ns() - DAY_NS),
-        until_ns=params.time_ns(args, "until", default=None),
+        since_ns=params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns),
+        until_ns=params.time_ns(args, "until", default=None, now_ns=now_ns),
         function=params.choice(args, "fn", queries.SeriesFunction,
                                queries.SeriesFunction.VALUE),
         limit=params.integer(args, "limit", default=queries.MAX_POINTS, low=1,
@@ -139,7 +146,7 @@ def logs():
         backend().store, service=args.get("service"),
         min_severity=params.integer(args, "severity", default=0, low=0, high=24),
         contains=args.get("contains"),
-        since_ns=params.time_ns(args, "since", default=0),
+        since_ns=params.time_ns(args, "since", default=0, now_ns=backend().clock.now_ns()),
         limit=params.integer(args, "limit", default=100, low=1, high=5000)))
 
 

@@ -1,0 +1,88 @@
+"""gunicorn's threaded worker with one thread pool per listener, so no port starves another.
+
+gunicorn's gthread worker hands every accepted (or kept-alive, now readable) connection to one
+ThreadPoolExecutor. Here `enqueue_req` picks the pool of the listener the connection arrived on:
+the OTLP port gets `server.ingest_threads`, the dashboard port `server.api_threads` plus
+`dashboard.max_websockets`. A WebSocket holds its thread for its whole life, so the dashboard
+admits at most `max_websockets` of them (`Backend.websockets`): REST always keeps its own
+`api_threads`, and neither ever takes an ingest thread. A flood of slow OTLP requests (each
+waits for its commit) fills only the ingest pool; `/healthz` and the REST API still answer.
+
+Signals: SIGTERM, SIGINT and SIGHUP all stop the server cleanly (queued writes are committed).
+gunicorn's SIGHUP would reload: it starts a new worker, and a second `Backend` beside the old one
+while it drains, with a config read from nowhere (ours is built in memory). A closed terminal
+sends SIGHUP, and a closed terminal means "stop", so that is what it does; restart the process
+to apply a new configuration.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from gunicorn.arbiter import Arbiter
+from gunicorn.workers.gthread import ThreadWorker
+
+
+class ListenerPools:
+    """One named ThreadPoolExecutor per listening address, looked up by the connection's
+    address, counting the connections each has queued or in hand."""
+
+    def __init__(self, pools: dict[Any, tuple[str, ThreadPoolExecutor]]) -> None:
+        self.pools = pools
+        self._pending = dict.fromkeys(pools, 0)
+        self._lock = threading.Lock()
+
+    def submit_for(self, address: Any, fn, *args) -> Future:
+        with self._lock:
+            self._pending[address] += 1
+        future = self.pools[address][1].submit(fn, *args)
+        future.add_done_callback(lambda _: self._finished(address))
+        return future
+
+    def _finished(self, address: Any) -> None:
+        with self._lock:
+            self._pending[address] -= 1
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per pool: its threads and the connections it has queued or is serving."""
+        with self._lock:
+            return {name: {"threads": pool._max_workers, "pending": self._pending[address]}
+                    for address, (name, pool) in self.pools.items()}
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        for _name, pool in self.pools.values():
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+class PooledThreadWorker(ThreadWorker):
+    """gthread worker whose listeners (bound [ingest, dashboard]) each have their own pool."""
+
+    pool_names = ("ingest", "api")
+
+    def get_thread_pool(self) -> ListenerPools:
+        sizes = self.app.pool_sizes()
+        pools = {listener.getsockname(): (name, ThreadPoolExecutor(
+                     max_workers=size, thread_name_prefix=f"tradepulse-{name}"))
+                 for listener, size, name in zip(self.sockets, sizes, self.pool_names,
+                                                 strict=True)}
+        return ListenerPools(pools)
+
+    def enqueue_req(self, conn) -> None:
+        future = self.tpool.submit_for(conn.server, self.handle, conn)
+        future.add_done_callback(
+            lambda done: self.method_queue.defer(self.finish_request, conn, done))
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        signal.signal(signal.SIGHUP, self.handle_exit)
+        signal.siginterrupt(signal.SIGHUP, False)
+
+
+class StopOnHupArbiter(Arbiter):
+    """gunicorn's master, with SIGHUP stopping gracefully like SIGTERM instead of reloading."""
+
+    def handle_hup(self) -> None:
+        self.handle_term()
