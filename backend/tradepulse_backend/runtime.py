@@ -32,6 +32,8 @@ class Backend:
         self.version = __version__
         self.started_at = time.time()
         self.store = Store.open(config.storage.database_url, config.storage.data_dir)
+        self.store.writer.series_ids.max_new_per_request = (
+            config.ingest.max_new_series_per_request)
         self.bus = EventBus()
         self.pipeline = WritePipeline(
             self.store.writer, self.bus,

@@ -106,6 +106,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "queue_max_batches": 256,
                 "retry_after_seconds": 1,
                 "write_batch_max_records": 50000,
+                "max_new_series_per_request": 10_000,
             },
             "storage": {
                 "data_dir": "/xdg/tradepulse",

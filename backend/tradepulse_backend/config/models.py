@@ -211,6 +211,12 @@ class IngestConfig(_Section):
     write_batch_max_records: int = Field(
         50000, gt=0, description="Records the writer groups into one transaction."
     )
+    max_new_series_per_request: int = Field(
+        10_000, gt=0,
+        description="Metric series one export request may create; points of further new "
+                    "series are rejected through OTLP partial_success (the exporter can send "
+                    "them again later), so one huge request cannot stall every other exporter.",
+    )
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:

@@ -8,11 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
-
 from tradepulse import conventions as conv
-from tradepulse_backend.telemetry.otlp import attributes, service_name
-from tradepulse_backend.telemetry.records import KIND_HISTOGRAM, TEMPORALITY_DELTA, DecodedBatch
+from tradepulse_backend.telemetry.counters import counter_change, restarted
+from tradepulse_backend.telemetry.records import (
+    DecodedBatch,
+    Distribution,
+    MetricKind,
+    Temporality,
+    TradeRecord,
+)
 
 MONITORED = frozenset({
     conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH, conv.METRIC_PORTFOLIO_CASH_FLOW,
@@ -63,77 +67,50 @@ class Observation:
         return json.dumps([self.name, self.attributes], sort_keys=True, default=str)
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
-    """One closed round-trip trade, read from a `trading.trade` span."""
-
-    service: str
-    portfolio: str
-    symbol: str
-    side: str
-    pnl: float
-    entry_ns: int
-    exit_ns: int
-    quantity: float | None = None
-    trade_return: float | None = None
-    span_key: bytes = b""
+Trade = TradeRecord
+"""One closed round-trip trade (decode reads it from a `trading.trade` span)."""
 
 
 def observations(batch: DecodedBatch) -> Iterator[Observation]:
     """Points of monitored metrics in a stored batch."""
     for group in batch.metrics:
-        if group.name not in MONITORED:
+        series = group.series
+        if series.name not in MONITORED:
             continue
-        service = service_name(group.origin.resource.attributes)
-        delta = group.temporality == TEMPORALITY_DELTA
+        delta = series.temporality == Temporality.DELTA
+        value_of = _VALUES.get(series.kind, _number_value)
         for point in group.points:
-            yield Observation(service, group.name, attributes(point.attributes),
-                              point.time_unix_nano, point.start_time_unix_nano,
-                              _point_value(group.kind, point), delta, group.monotonic)
+            value = value_of(point)
+            if value is None:
+                continue
+            time_ns, start_ns = _times(point)
+            yield Observation(series.resource.service_name, series.name, series.attributes,
+                              time_ns, start_ns, value, delta, series.monotonic)
 
 
-def _point_value(kind: str, point) -> float | Histogram:
-    if kind == KIND_HISTOGRAM:
-        return histogram_of(point)
-    return point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
+def _times(point) -> tuple[int, int]:
+    if isinstance(point, Distribution):
+        return point.time_ns, point.start_ns
+    return point[0], point[1]
 
 
-def histogram_of(point) -> Histogram:
-    """An OTLP HistogramDataPoint's buckets, sum and count."""
-    return Histogram(tuple(point.explicit_bounds), tuple(float(c) for c in point.bucket_counts),
-                     point.sum, float(point.count))
+def _number_value(point) -> float | None:
+    return point[2]
+
+
+def histogram_of(point: Distribution) -> Histogram:
+    """An explicit-bucket histogram point's buckets, sum and count."""
+    return Histogram(point.bounds, tuple(float(c) for c in point.bucket_counts),
+                     point.sum or 0.0, float(point.count))
+
+
+_VALUES = {MetricKind.HISTOGRAM: histogram_of}
+"""Readers of the distribution kinds the monitor uses; numbers read (time, start, value)."""
 
 
 def trades(batch: DecodedBatch) -> Iterator[Trade]:
     """Closed trades among the spans of a stored batch."""
-    for group in batch.spans:
-        service = None
-        for row in group.rows:
-            if row[4] != conv.SPAN_TRADE:
-                continue
-            service = service or service_name(group.origin.resource.attributes)
-            found = trade_from_span(Span.FromString(row[9]), service)
-            if found is not None:
-                yield found
-
-
-def trade_from_span(span: Span, service: str) -> Trade | None:
-    """The trade a `trading.trade` span describes, or None without a numeric P&L."""
-    attrs = attributes(span.attributes)
-    pnl = attrs.get(conv.ATTR_TRADE_PNL)
-    if not isinstance(pnl, int | float):
-        return None
-    return Trade(
-        service=service, portfolio=str(attrs.get(conv.ATTR_PORTFOLIO, "")),
-        symbol=str(attrs.get(conv.ATTR_SYMBOL, "")), side=str(attrs.get(conv.ATTR_SIDE, "")),
-        pnl=float(pnl), entry_ns=span.start_time_unix_nano, exit_ns=span.end_time_unix_nano,
-        quantity=_number(attrs.get(conv.ATTR_TRADE_QUANTITY)),
-        trade_return=_number(attrs.get(conv.ATTR_TRADE_RETURN)),
-        span_key=span.trace_id + span.span_id)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    return iter(batch.trades)
 
 
 class IncreaseCursor:
@@ -175,14 +152,12 @@ def _zero(value: float | Histogram) -> float | Histogram:
 
 def _difference(prev_start: int, prev: Any, obs: Observation) -> float | Histogram:
     value = obs.value
-    restarted = bool(obs.start_ns and prev_start and obs.start_ns != prev_start)
     if isinstance(value, Histogram):
         bounds, counts, total, count = prev
-        if restarted or value.count < count or list(value.bounds) != bounds:
+        if (restarted(prev_start, obs.start_ns) or value.count < count
+                or list(value.bounds) != bounds):
             return value
         return Histogram(value.bounds, tuple(c - p for c, p in zip(value.counts, counts,
                                                                    strict=False)),
                          value.sum - total, value.count - count)
-    if restarted or (obs.monotonic and value < prev):
-        return value
-    return value - prev
+    return counter_change(prev_start, prev, obs.start_ns, value, monotonic=obs.monotonic)

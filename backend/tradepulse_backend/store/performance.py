@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import Engine, text
 
 from tradepulse import conventions as conv
@@ -15,7 +14,8 @@ from tradepulse_backend.store.dialects import insert_ignoring_duplicates
 from tradepulse_backend.store.queries import DISTRIBUTION_SQL, NUMBER_SQL
 from tradepulse_backend.store.retention import first_id_at_or_after
 from tradepulse_backend.store.schema import performance_snapshots, performance_state, trades
-from tradepulse_backend.telemetry.records import KIND_HISTOGRAM
+from tradepulse_backend.telemetry.otlp import distribution_from_body, trade_from_body
+from tradepulse_backend.telemetry.records import MetricKind, TradeRecord
 
 
 def save(engine: Engine, snapshots: Sequence[dict[str, Any]],
@@ -68,14 +68,15 @@ def default_portfolio(engine: Engine, service: str) -> str:
     return "" if not found or "" in found else min(found)
 
 
-def trade_spans_since(engine: Engine, since_ns: int) -> list[tuple[str, bytes]]:
-    """(service, span body) of `trading.trade` spans stored from about `since_ns` on."""
+def trades_since(engine: Engine, since_ns: int) -> list[TradeRecord]:
+    """Trades of the `trading.trade` spans stored from about `since_ns` on."""
     first = first_id_at_or_after(engine, "spans", "start_ns", since_ns)
     with engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(text(
+        rows = conn.execute(text(
             "SELECT r.service_name, s.body FROM spans s JOIN resources r ON r.id = s.resource_id "
             "WHERE s.id >= :first AND s.name = :name ORDER BY s.id"),
-            {"first": first, "name": conv.SPAN_TRADE}).all()]
+            {"first": first, "name": conv.SPAN_TRADE}).all()
+    return [trade for service, body in rows if (trade := trade_from_body(body, service))]
 
 
 def trades_between(engine: Engine, service: str, since_ns: int, until_ns: int,
@@ -161,7 +162,7 @@ def _row_dict(meta: dict[str, Any], attrs: dict[str, Any], time_ns: int, start_n
 
 def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
                  ) -> list[dict[str, Any]]:
-    histogram = meta["kind"] == KIND_HISTOGRAM
+    histogram = meta["kind"] == MetricKind.HISTOGRAM
     rows = conn.execute(text(DISTRIBUTION_SQL if histogram else NUMBER_SQL),
                         {"sid": meta["id"], "since": since_ns, "until": until_ns,
                          "limit": 2**62}).all()
@@ -169,7 +170,7 @@ def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
     out = []
     for time_ns, start_ns, value, *distribution in rows:
         if histogram:
-            value = metrics_pb2.HistogramDataPoint.FromString(distribution[-1])
+            value = distribution_from_body(MetricKind.HISTOGRAM, distribution[-1])
         elif value is None:
             continue
         out.append(_row_dict(meta, attrs, time_ns, start_ns, value))
