@@ -183,8 +183,8 @@ class PerformanceMonitor:
             self.pipeline.store(batch, timeout=max(0.0, deadline - time.monotonic()))
         except WriteFailed as error:
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"the portfolio update was not committed within {timeout:g}s"
-                                   ) from error
+                raise TimeoutError(f"the portfolio update was not committed within {timeout:g}s "
+                                   "(it may still be stored later)") from error
             raise
 
     def _apply(self, obs: Iterable[Observation], closed: list[Trade]
