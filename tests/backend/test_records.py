@@ -89,9 +89,11 @@ def test_trade_spans_become_trade_records_at_decode():
     trade.attributes.extend([_kv(conv.ATTR_TRADE_PNL, 12.5), _kv(conv.ATTR_SYMBOL, "ABC"),
                              _kv(conv.ATTR_PORTFOLIO, "main")])
     other = span(b"\x09" * 16, b"\x08" * 8, "work")
+    other.attributes.append(_kv("step", "fetch"))
     batch = decode_request("traces", ExportTraceServiceRequest.FromString(
         spans_request("bot", [trade, other])))
-    assert [s.attributes.get(conv.ATTR_SYMBOL) for s in batch.spans] == ["ABC", None]
+    assert batch.spans[0].attributes[conv.ATTR_SYMBOL] == "ABC"
+    assert dict(batch.spans[1].attributes) == {"step": "fetch"}
     [record] = batch.trades
     assert (record.service, record.portfolio, record.symbol, record.pnl) == (
         "bot", "main", "ABC", 12.5)

@@ -15,9 +15,17 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as LogMessage
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tradepulse import conventions as conv
-from tradepulse_backend.telemetry.otlp import DISTRIBUTIONS, attributes, body_text, service_name
+from tradepulse_backend.telemetry.otlp import (
+    DISTRIBUTIONS,
+    LazyAttributes,
+    attributes,
+    body_text,
+    service_name,
+)
 from tradepulse_backend.telemetry.records import (
     DecodedBatch,
     Distribution,
@@ -94,14 +102,16 @@ def decode_traces(request: ExportTraceServiceRequest) -> DecodedBatch:
                 field = "start_time_unix_nano" if start > MAX_STORED else "end_time_unix_nano"
                 batch.reject(1, f"span {span.name!r}: {OutOfRange(field)}")
                 continue
-            attrs = attributes(span.attributes)
-            record = SpanRecord(resource, scope, trace_id, span_id, parent, span.name, span.kind,
-                                start, end, span.status.code, attrs, span.SerializeToString())
-            out.append(record)
-            if record.name == conv.SPAN_TRADE:
+            name, body = span.name, span.SerializeToString()
+            if name == conv.SPAN_TRADE:
+                attrs = attributes(span.attributes)
                 trade = trade_of(resource.service_name, attrs, start, end, trace_id + span_id)
                 if trade is not None:
                     batch.trades.append(trade)
+            else:
+                attrs = LazyAttributes(body, Span)
+            out.append(SpanRecord(resource, scope, trace_id, span_id, parent, name, span.kind,
+                                  start, end, span.status.code, attrs, body))
     batch.accepted = len(out)
     return batch
 
@@ -120,10 +130,11 @@ def decode_logs(request: ExportLogsServiceRequest) -> DecodedBatch:
                          else "observed_time_unix_nano")
                 batch.reject(1, f"log record: {OutOfRange(field)}")
                 continue
+            body = record.SerializeToString()
             out.append(LogRecord(
                 resource, scope, record.time_unix_nano or observed, record.severity_number,
                 record.severity_text, body_text(record.body), record.trace_id, record.span_id,
-                attributes(record.attributes), record.SerializeToString()))
+                LazyAttributes(body, LogMessage), body))
     batch.accepted = len(out)
     return batch
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -52,6 +53,35 @@ def attributes(kvs: list[KeyValue]) -> dict[str, Any]:
 
 
 _SCALARS = frozenset({"string_value", "int_value", "bool_value"})
+
+
+class LazyAttributes(Mapping):
+    """A span's or log record's attributes, decoded from its body on first read: ingest keeps
+    no attribute work on the hot path for records nobody inspects."""
+
+    __slots__ = ("_body", "_decoded", "_message")
+
+    def __init__(self, body: bytes, message: type) -> None:
+        self._body = body
+        self._message = message
+        self._decoded: dict[str, Any] | None = None
+
+    def _values(self) -> dict[str, Any]:
+        if self._decoded is None:
+            self._decoded = attributes(self._message.FromString(self._body).attributes)
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __repr__(self) -> str:
+        return repr(self._values())
 
 
 def service_name(kvs: list[KeyValue]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -150,7 +151,8 @@ class SeriesPoints:
 
 @dataclass(slots=True)
 class SpanRecord:
-    """One span: the fields the store indexes, decoded attributes, and its lossless body."""
+    """One span: the fields the store indexes, its attributes (decoded on first read), and its
+    lossless body."""
 
     resource: Resource
     scope: Scope
@@ -162,13 +164,13 @@ class SpanRecord:
     start_ns: int
     end_ns: int
     status_code: int
-    attributes: dict[str, Any]
+    attributes: Mapping[str, Any]
     body: bytes
 
 
 @dataclass(slots=True)
 class LogRecord:
-    """One log record: indexed fields, decoded attributes, and its lossless body."""
+    """One log record: indexed fields, attributes (decoded on first read), lossless body."""
 
     resource: Resource
     scope: Scope
@@ -178,7 +180,7 @@ class LogRecord:
     body_text: str
     trace_id: bytes
     span_id: bytes
-    attributes: dict[str, Any]
+    attributes: Mapping[str, Any]
     body: bytes
 
 
