@@ -14,6 +14,7 @@ from tradepulse_backend.telemetry.records import (
     DecodedBatch,
     Distribution,
     MetricKind,
+    NumberPoint,
     Temporality,
     TradeRecord,
 )
@@ -78,24 +79,20 @@ def observations(batch: DecodedBatch) -> Iterator[Observation]:
         if series.name not in MONITORED:
             continue
         delta = series.temporality == Temporality.DELTA
-        value_of = _VALUES.get(series.kind, _number_value)
+        read = _READINGS.get(series.kind, _number_reading)
         for point in group.points:
-            value = value_of(point)
-            if value is None:
-                continue
-            time_ns, start_ns = _times(point)
-            yield Observation(series.resource.service_name, series.name, series.attributes,
-                              time_ns, start_ns, value, delta, series.monotonic)
+            time_ns, start_ns, value = read(point)
+            if value is not None:
+                yield Observation(series.resource.service_name, series.name, series.attributes,
+                                  time_ns, start_ns, value, delta, series.monotonic)
 
 
-def _times(point) -> tuple[int, int]:
-    if isinstance(point, Distribution):
-        return point.time_ns, point.start_ns
-    return point[0], point[1]
+def _number_reading(point: NumberPoint) -> NumberPoint:
+    return point
 
 
-def _number_value(point) -> float | None:
-    return point[2]
+def _histogram_reading(point: Distribution) -> tuple[int, int, Histogram]:
+    return point.time_ns, point.start_ns, histogram_of(point)
 
 
 def histogram_of(point: Distribution) -> Histogram:
@@ -104,8 +101,8 @@ def histogram_of(point: Distribution) -> Histogram:
                      point.sum or 0.0, float(point.count))
 
 
-_VALUES = {MetricKind.HISTOGRAM: histogram_of}
-"""Readers of the distribution kinds the monitor uses; numbers read (time, start, value)."""
+_READINGS = {MetricKind.HISTOGRAM: _histogram_reading}
+"""(time_ns, start_ns, value) of a point, by distribution kind; number points already are."""
 
 
 def trades(batch: DecodedBatch) -> Iterator[Trade]:
