@@ -24,6 +24,8 @@ from tradepulse_backend.telemetry.records import (
 
 SELECT_CHUNK = 500
 """Fingerprints per `IN (...)` lookup: well under SQLite's bound-variable limit."""
+SERIES_COLUMNS = ("fingerprint", "name", "service_name", "resource_id", "scope_id", "kind",
+                  "temporality", "monotonic", "unit", "description", "attributes")
 
 
 class BatchWriter:
@@ -48,7 +50,8 @@ class BatchWriter:
             "spans": insert_sql(engine, "spans"),
             "logs": insert_sql(engine, "logs"),
             "touch_resources": touch_resources_sql(engine),
-            "new_series": insert_ignoring_duplicates(engine, series),
+            "new_series": _compiled_insert(engine, insert_ignoring_duplicates(engine, series),
+                                           SERIES_COLUMNS),
         }
 
     def write(self, batches: Iterable[DecodedBatch]) -> None:
@@ -81,7 +84,8 @@ class BatchWriter:
              r.body, *origin.ids(r.resource, r.scope))
             for batch in batches for r in batch.logs]
         groups = [group for batch in batches for group in batch.metrics]
-        sids = self._series_of(conn, [group.series for group in groups], origin, pending)
+        sids = self._series_of(conn, cursor, [group.series for group in groups], origin,
+                               pending)
         points: list[tuple] = []
         distributions: list[tuple] = []
         for group, sid in zip(groups, sids, strict=True):
@@ -99,24 +103,37 @@ class BatchWriter:
                 self._sql["touch_resources"], [(ns, rid) for rid, ns in seen.items()]
             )
 
-    def _series_of(self, conn: Connection, items: list[MetricSeries], origin: _Origins,
-                   pending: _Pending) -> list[int]:
+    def _series_of(self, conn: Connection, cursor, items: list[MetricSeries],
+                   origin: _Origins, pending: _Pending) -> list[int]:
         """The id of each series; all unknown ones are created with one bulk INSERT."""
         missing: dict[bytes, MetricSeries] = {}
         for item in items:
             if item.id is None and item.fingerprint not in self._series_ids:
                 missing.setdefault(item.fingerprint, item)
         if missing:
-            rows = [_series_row(item, *origin.ids(item.resource, item.scope))
-                    for item in missing.values()]
-            conn.execute(self._sql["new_series"], rows)
-            found = _series_ids_by_fingerprint(conn, list(missing))
-            pending.series.update(found)
-            pending.created.extend((item, found[key]) for key, item in missing.items())
+            self._create_series(conn, cursor, missing, origin, pending)
         known = self._series_ids
         return [item.id if item.id is not None else
                 known.get(item.fingerprint) or pending.series[item.fingerprint]
                 for item in items]
+
+    def _create_series(self, conn: Connection, cursor, missing: dict[bytes, MetricSeries],
+                       origin: _Origins, pending: _Pending) -> None:
+        """One multi-row INSERT of the new series, then their ids by fingerprint."""
+        origins: dict[tuple[bytes, bytes], tuple[int, int]] = {}
+        rows = []
+        for item in missing.values():
+            pair = (item.resource.key, item.scope.key)
+            ids = origins.get(pair)
+            if ids is None:
+                ids = origins[pair] = origin.ids(item.resource, item.scope)
+            rows.append(_series_row(item, *ids))
+        sql, positional = self._sql["new_series"]
+        cursor.executemany(sql, rows if positional else
+                           [dict(zip(SERIES_COLUMNS, row, strict=True)) for row in rows])
+        found = _series_ids_by_fingerprint(conn, list(missing))
+        pending.series.update(found)
+        pending.created.extend((item, found[key]) for key, item in missing.items())
 
     def _resource_id(self, conn: Connection, resource: Resource, pending: _Pending) -> int:
         rid = self._resource_ids.get(resource.key) or pending.resources.get(resource.key)
@@ -182,13 +199,20 @@ def _scope_row_id(conn: Connection, scope: Scope) -> int:
     )).inserted_primary_key[0]
 
 
-def _series_row(item: MetricSeries, rid: int, scid: int) -> dict:
-    return {"fingerprint": item.fingerprint, "name": item.name,
-            "service_name": item.resource.service_name, "resource_id": rid, "scope_id": scid,
-            "kind": item.kind.value, "temporality": int(item.temporality),
-            "monotonic": int(item.monotonic), "unit": item.unit,
-            "description": item.description,
-            "attributes": json.dumps(item.attributes, sort_keys=True)}
+def _compiled_insert(engine: Engine, statement, columns: tuple[str, ...]) -> tuple[str, bool]:
+    """A Core INSERT as driver SQL for the cursor's executemany (the fast batch path), and
+    whether it takes positional parameters in `columns` order (else named ones)."""
+    compiled = statement.compile(dialect=engine.dialect, column_keys=list(columns),
+                                  for_executemany=True)
+    if compiled.positional and tuple(compiled.positiontup) != columns:
+        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+    return str(compiled), compiled.positional
+
+
+def _series_row(item: MetricSeries, rid: int, scid: int) -> tuple:
+    return (item.fingerprint, item.name, item.resource.service_name, rid, scid,
+            item.kind.value, int(item.temporality), int(item.monotonic), item.unit,
+            item.description, item.attributes_json)
 
 
 def _series_ids_by_fingerprint(conn: Connection, keys: list[bytes]) -> dict[bytes, int]:

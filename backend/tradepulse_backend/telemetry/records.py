@@ -43,6 +43,11 @@ def fingerprint(*parts: object) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
+def attributes_json(attributes: dict[str, Any]) -> str:
+    """Attributes as the store keeps them: JSON with sorted keys."""
+    return json.dumps(attributes, sort_keys=True, default=str)
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """The entity that produced telemetry; `key` is its content fingerprint."""
@@ -76,6 +81,7 @@ class MetricSeries:
 
     `id` is the store's id once the series is committed; `attributes_key` (the attributes as
     they arrived, serialized) lets decode recognise a known series without decoding them.
+    `attributes_json` is the attributes' stored text, which the fingerprint also covers.
     """
 
     resource: Resource
@@ -87,6 +93,7 @@ class MetricSeries:
     unit: str
     description: str
     attributes: dict[str, Any]
+    attributes_json: str
     fingerprint: bytes
     attributes_key: bytes = b""
     id: int | None = None
@@ -95,10 +102,12 @@ class MetricSeries:
     def create(cls, resource: Resource, scope: Scope, name: str, kind: MetricKind,
                temporality: Temporality, monotonic: bool, unit: str, description: str,
                attributes: dict[str, Any], attributes_key: bytes = b"") -> MetricSeries:
-        key = fingerprint(resource.key.hex(), scope.key.hex(), name, kind.value,
-                          int(temporality), monotonic, unit, attributes)
+        text = attributes_json(attributes)
+        identity = json.dumps([resource.key.hex(), scope.key.hex(), name, kind.value,
+                               int(temporality), monotonic, unit])
+        key = hashlib.sha256(f"{identity}\n{text}".encode()).digest()
         return cls(resource, scope, name, kind, temporality, monotonic, unit, description,
-                   attributes, key, attributes_key)
+                   attributes, text, key, attributes_key)
 
     @property
     def metric_key(self) -> tuple:
