@@ -184,56 +184,63 @@ def _decode_metric(batch: DecodedBatch, resource: Resource, scope: Scope, metric
     if not metric.name:
         batch.reject(len(points), "metric without a name")
         return
-    kind = MetricKind(which)
     try:
         temporality = Temporality(getattr(data, "aggregation_temporality", 0))
     except ValueError:
         batch.reject(len(points), f"metric {metric.name!r}: unknown aggregation_temporality")
         return
-    monotonic = bool(getattr(data, "is_monotonic", False))
-    key = metric_key(resource.key, scope.key, metric.name, kind, temporality, monotonic,
-                     metric.unit)
-    known = catalog.known(key)
-    read = _POINT_READERS[kind]
-    groups: dict[bytes, SeriesPoints | None] = {}
+    metric_of = _Metric(resource, scope, metric, MetricKind(which), temporality,
+                        bool(getattr(data, "is_monotonic", False)))
+    _decode_points(batch, metric_of, points, catalog.known(metric_of.key), budget)
+
+
+class _Metric:
+    """One metric's identity within a request: what its new series are made of."""
+
+    __slots__ = ("key", "kind", "message", "monotonic", "resource", "scope", "temporality")
+
+    def __init__(self, resource: Resource, scope: Scope, message, kind: MetricKind,
+                 temporality: Temporality, monotonic: bool) -> None:
+        self.resource, self.scope, self.message = resource, scope, message
+        self.kind, self.temporality, self.monotonic = kind, temporality, monotonic
+        self.key = metric_key(resource.key, scope.key, message.name, kind, temporality,
+                              monotonic, message.unit)
+
+    def new_series(self, point, attributes_key: bytes) -> MetricSeries:
+        return MetricSeries.create(
+            self.resource, self.scope, self.message.name, self.kind, self.temporality,
+            self.monotonic, self.message.unit, self.message.description,
+            attributes(point.attributes), attributes_key)
+
+
+def _decode_points(batch: DecodedBatch, metric: _Metric, points, known: dict,
+                   budget: _NewSeriesBudget) -> None:
+    """Group a metric's points by series; known series skip attribute decoding."""
+    read = _POINT_READERS[metric.kind]
+    groups: dict[bytes, SeriesPoints] = {}
+    add_group = batch.metrics.append
     accepted = 0
     for point in points:
         try:
             record = read(point)
         except OutOfRange as error:
-            batch.reject(1, f"metric {metric.name!r}: point {error}")
+            batch.reject(1, f"metric {metric.message.name!r}: point {error}")
             continue
         attributes_key = b"".join([kv.SerializeToString() for kv in point.attributes])
-        group = groups.get(attributes_key, _MISSING)
-        if group is _MISSING:
-            group = groups[attributes_key] = _series_points(
-                batch, known.get(attributes_key), budget, resource, scope, metric, kind,
-                temporality, monotonic, point, attributes_key)
-        if group is None:
-            budget.refused_points += 1
-            continue
-        group.points.append(record)
+        group = groups.get(attributes_key)
+        if group is not None:
+            group.points.append(record)
+        else:
+            series = known.get(attributes_key)
+            if series is None:
+                if not budget.take():
+                    budget.refused_points += 1
+                    continue
+                series = metric.new_series(point, attributes_key)
+            group = groups[attributes_key] = SeriesPoints(series, [record])
+            add_group(group)
         accepted += 1
     batch.accepted += accepted
-
-
-_MISSING = object()
-
-
-def _series_points(batch: DecodedBatch, series: MetricSeries | None, budget: _NewSeriesBudget,
-                   resource: Resource, scope: Scope, metric, kind: MetricKind,
-                   temporality: Temporality, monotonic: bool, point, attributes_key: bytes
-                   ) -> SeriesPoints | None:
-    """The group for a series' points, or None when the request may create no more series."""
-    if series is None:
-        if not budget.take():
-            return None
-        series = MetricSeries.create(resource, scope, metric.name, kind, temporality, monotonic,
-                                     metric.unit, metric.description,
-                                     attributes(point.attributes), attributes_key)
-    group = SeriesPoints(series)
-    batch.metrics.append(group)
-    return group
 
 
 def _number_point(point) -> NumberPoint:
