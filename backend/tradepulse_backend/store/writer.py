@@ -16,6 +16,7 @@ from tradepulse_backend.store.dialects import (
 from tradepulse_backend.store.schema import resources, scopes, series
 from tradepulse_backend.telemetry.records import (
     DecodedBatch,
+    MetricKind,
     MetricSeries,
     Resource,
     Scope,
@@ -24,6 +25,7 @@ from tradepulse_backend.telemetry.records import (
 
 SELECT_CHUNK = 500
 """Fingerprints per `IN (...)` lookup: well under SQLite's bound-variable limit."""
+_NUMBER_KINDS = frozenset({MetricKind.GAUGE, MetricKind.SUM})
 SERIES_COLUMNS = ("fingerprint", "name", "service_name", "resource_id", "scope_id", "kind",
                   "temporality", "monotonic", "unit", "description", "attributes")
 
@@ -89,11 +91,11 @@ class BatchWriter:
         points: list[tuple] = []
         distributions: list[tuple] = []
         for group, sid in zip(groups, sids, strict=True):
-            if group.series.kind.is_distribution:
-                distributions.extend([(sid, d.time_ns, d.start_ns, d.count, d.sum, d.min, d.max,
-                                       d.body) for d in group.points])
+            if group.series.kind in _NUMBER_KINDS:
+                points += [(sid, t, start, value) for t, start, value in group.points]
             else:
-                points.extend([(sid, *p) for p in group.points])
+                distributions += [(sid, d.time_ns, d.start_ns, d.count, d.sum, d.min, d.max,
+                                   d.body) for d in group.points]
         for table, rows in (("points_staging", points), ("distribution_points", distributions),
                             ("spans", span_rows), ("logs", log_rows)):
             if rows:
@@ -120,14 +122,8 @@ class BatchWriter:
     def _create_series(self, conn: Connection, cursor, missing: dict[bytes, MetricSeries],
                        origin: _Origins, pending: _Pending) -> None:
         """One multi-row INSERT of the new series, then their ids by fingerprint."""
-        origins: dict[tuple[bytes, bytes], tuple[int, int]] = {}
-        rows = []
-        for item in missing.values():
-            pair = (item.resource.key, item.scope.key)
-            ids = origins.get(pair)
-            if ids is None:
-                ids = origins[pair] = origin.ids(item.resource, item.scope)
-            rows.append(_series_row(item, *ids))
+        rows = [_series_row(item, *origin.ids(item.resource, item.scope))
+                for item in missing.values()]
         sql, positional = self._sql["new_series"]
         cursor.executemany(sql, rows if positional else
                            [dict(zip(SERIES_COLUMNS, row, strict=True)) for row in rows])
@@ -152,17 +148,22 @@ class BatchWriter:
 class _Origins:
     """Resource and scope ids of one transaction, noting when each resource was last seen."""
 
-    __slots__ = ("_conn", "_now", "_pending", "_seen", "_writer")
+    __slots__ = ("_conn", "_ids", "_now", "_pending", "_seen", "_writer")
 
     def __init__(self, writer: BatchWriter, conn: Connection, pending: _Pending,
                  seen: dict[int, int]) -> None:
         self._writer, self._conn, self._pending, self._seen = writer, conn, pending, seen
         self._now = writer._clock.now_ns()
+        self._ids: dict[tuple[bytes, bytes], tuple[int, int]] = {}
 
     def ids(self, resource: Resource, scope: Scope) -> tuple[int, int]:
-        rid = self._writer._resource_id(self._conn, resource, self._pending)
-        self._seen[rid] = self._now
-        return rid, self._writer._scope_id(self._conn, scope, self._pending)
+        found = self._ids.get((resource.key, scope.key))
+        if found is None:
+            rid = self._writer._resource_id(self._conn, resource, self._pending)
+            self._seen[rid] = self._now
+            found = self._ids[resource.key, scope.key] = (
+                rid, self._writer._scope_id(self._conn, scope, self._pending))
+        return found
 
 
 class _Pending:
