@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_UPDATE_TIMEOUT_S = 30.0
 """How long `update_portfolio_data` waits for its update to be stored and absorbed."""
 
+
 class PerformanceMonitor:
     """Live performance per (service, portfolio); feed it from the bus or directly."""
 
