@@ -36,7 +36,9 @@ class Backend:
         self.version = __version__
         self.clock = clock or SystemClock()
         self.started_monotonic = self.clock.monotonic()
-        self.store = Store.open(config.storage.database_url, config.storage.data_dir)
+        self.store = Store.open(
+            config.storage.database_url, config.storage.data_dir, clock=self.clock,
+            max_new_series_per_request=config.ingest.max_new_series_per_request)
         self.workers = Supervisor(self.clock)
         self.bus = EventBus(supervisor=self.workers)
         self.pipeline = WritePipeline(

@@ -109,6 +109,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "retry_after_seconds": 1,
                 "write_batch_max_records": 50000,
                 "commit_timeout": 5.0,
+                "max_new_series_per_request": 10_000,
             },
             "storage": {
                 "data_dir": "/xdg/tradepulse",

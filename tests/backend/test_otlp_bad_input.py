@@ -3,8 +3,12 @@ decoded is a 400 with a message, never a 500 and never an exception escaping the
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from google.rpc import status_pb2
@@ -26,7 +30,9 @@ from tests.integration.otlp_samples import (
 )
 from tradepulse_backend.ingest.auth import ApiKeys
 from tradepulse_backend.ingest.otlp_json import parse_json
+from tradepulse_backend.ingest.pipeline import WriteFailed
 from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
+from tradepulse_backend.store import Store
 
 JSON = "application/json"
 PROTOBUF = "application/x-protobuf"
@@ -43,16 +49,32 @@ FUZZ = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 
 class RecordingPipeline:
-    """Stands in for the write pipeline: records what would be stored."""
+    """Stands in for the write pipeline: writes each batch through the real writer of one
+    shared SQLite store (so a decoded value the database cannot hold fails the test as a 503
+    would) and records it."""
 
-    series_ids: dict = {}
     commit_timeout = 1.0
+    _store: Store | None = None
 
     def __init__(self) -> None:
         self.batches: list = []
+        if RecordingPipeline._store is None:
+            folder = Path(tempfile.mkdtemp(prefix="tp-fuzz-"))
+            RecordingPipeline._store = Store.open(f"sqlite:///{folder / 'fuzz.db'}", folder)
+            atexit.register(_remove, RecordingPipeline._store, folder)
+        self.series_ids = RecordingPipeline._store.writer.series_ids
 
     def store(self, batch, timeout: float | None = None) -> None:
+        try:
+            RecordingPipeline._store.writer.write([batch])
+        except Exception as error:
+            raise WriteFailed(f"writer refused a decoded batch: {error}") from error
         self.batches.append(batch)
+
+
+def _remove(store: Store, folder: Path) -> None:
+    store.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def receiver() -> tuple[Client, RecordingPipeline]:

@@ -370,9 +370,8 @@ def test_daily_closes_through_the_monitor_match_empyrical_on_their_returns():
 
 
 def test_non_finite_otlp_values_are_skipped_not_absorbed():
-    from tradepulse_backend.ingest.decode import decode_request
     from tradepulse_backend.performance.inputs import Observation
-    from tradepulse_backend.performance.updates_otlp import metrics_request
+    from tradepulse_backend.performance.update_records import metrics_batch
 
     monitor = PerformanceMonitor()
     good = feed(monitor, hourly(2), [100.0, 110.0]).to_dict()
@@ -380,7 +379,7 @@ def test_non_finite_otlp_values_are_skipped_not_absorbed():
     bad = [Observation("bot", "trading.portfolio.value", {}, t, 0, float("nan")),
            Observation("bot", "trading.position.market_value", {"trading.symbol": "X"}, t, 0,
                        float("inf"))]
-    monitor.absorb(decode_request("metrics", metrics_request("bot", bad)))
+    monitor.absorb(metrics_batch("bot", bad))
     assert monitor.skipped_points == 2
     after = monitor.get_current_performance("bot").to_dict()
     assert after == good
@@ -442,13 +441,12 @@ def test_one_day_of_data_is_not_annualized():
 
 
 def test_a_trade_read_twice_is_counted_once():
-    from tradepulse_backend.ingest.decode import decode_request
+    from tradepulse_backend.performance.update_records import traces_batch
     from tradepulse_backend.performance.updates import parse_update
-    from tradepulse_backend.performance.updates_otlp import trace_request
 
     monitor = PerformanceMonitor()
     update = parse_update({"service": "bot", "trades": [{"pnl": 7.0}]})
-    batch = decode_request("traces", trace_request("bot", update.trades_closed()))
+    batch = traces_batch("bot", update.trades_closed())
     monitor.absorb(batch)
     monitor.absorb(batch)   # a replay after restart, or an exporter's retry
     assert monitor.get_current_performance("bot").trades == 1

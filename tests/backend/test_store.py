@@ -30,7 +30,7 @@ from tradepulse_backend.store.migrate import upgrade
 from tradepulse_backend.store.retention import first_id_at_or_after
 from tradepulse_backend.store.schema import metadata, resources
 from tradepulse_backend.store.series_math import deltas, rates
-from tradepulse_backend.telemetry.records import KIND_GAUGE, KIND_SUM
+from tradepulse_backend.telemetry.records import MetricKind
 
 
 @pytest.fixture
@@ -103,17 +103,18 @@ def test_a_failed_transaction_does_not_leave_cached_ids_behind(store, url):
 
 def test_deltas_treat_a_new_start_time_as_a_counter_reset():
     points = [(10, 1, 5.0), (20, 1, 9.0), (30, 25, 2.0)]
-    assert deltas(points, kind=KIND_SUM, temporality=2, monotonic=True) == [(20, 4.0), (30, 2.0)]
+    changes = deltas(points, kind=MetricKind.SUM, temporality=2, monotonic=True)
+    assert changes == [(20, 4.0), (30, 2.0)]
 
 
 def test_gauge_deltas_are_plain_differences_even_downwards():
     points = [(10, 0, 5.0), (20, 0, 1.0)]
-    assert deltas(points, kind=KIND_GAUGE, temporality=0, monotonic=False) == [(20, -4.0)]
+    assert deltas(points, kind=MetricKind.GAUGE, temporality=0, monotonic=False) == [(20, -4.0)]
 
 
 def test_rates_skip_points_without_a_predecessor_and_missing_values():
     points = [(1 * SECOND, 0, 1.0), (2 * SECOND, 0, None), (3 * SECOND, 0, 5.0)]
-    assert rates(points, kind=KIND_SUM, temporality=2, monotonic=True) == [(3 * SECOND, 2.0)]
+    assert rates(points, kind=MetricKind.SUM, temporality=2, monotonic=True) == [(3 * SECOND, 2.0)]
 
 
 def test_points_read_the_same_before_and_after_compaction_and_duplicates_fold(store):

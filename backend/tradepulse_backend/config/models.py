@@ -229,6 +229,12 @@ class IngestConfig(_Section):
                     "timeout: an exporter that gives up first retries a request that may still "
                     "commit, and spans and logs (no unique key) would be stored twice.",
     )
+    max_new_series_per_request: int = Field(
+        10_000, gt=0,
+        description="Metric series one export request may create; points of further new "
+                    "series are rejected through OTLP partial_success (the exporter can send "
+                    "them again later), so one huge request cannot stall every other exporter.",
+    )
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:

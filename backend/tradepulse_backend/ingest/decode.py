@@ -1,181 +1,283 @@
-"""OTLP export requests (already parsed protobuf messages) walked once into plain records."""
+"""OTLP export requests (already parsed protobuf messages) walked once into plain records.
+
+Items the store cannot hold (invalid ids, timestamps or counts of 2^63 and more, points of
+more new series than one request may create) are rejected here with a reason for OTLP
+partial_success; they never reach the writer, so a request is never refused for retry over
+something a retry cannot fix.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as LogMessage
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tradepulse_backend.telemetry.otlp import body_text
-from tradepulse_backend.telemetry.records import (
-    KIND_EXP_HISTOGRAM,
-    KIND_GAUGE,
-    KIND_HISTOGRAM,
-    KIND_SUM,
-    KIND_SUMMARY,
-    DecodedBatch,
-    LogGroup,
-    MetricGroup,
-    Origin,
-    SeriesIds,
-    SpanGroup,
+from tradepulse import conventions as conv
+from tradepulse_backend.telemetry.otlp import (
+    DISTRIBUTIONS,
+    LazyAttributes,
+    attributes,
+    body_text,
+    service_name,
 )
+from tradepulse_backend.telemetry.records import (
+    DecodedBatch,
+    Distribution,
+    LogRecord,
+    MetricKind,
+    MetricSeries,
+    NumberPoint,
+    Resource,
+    Scope,
+    SeriesCatalog,
+    SeriesPoints,
+    SpanRecord,
+    Temporality,
+    metric_key,
+)
+from tradepulse_backend.telemetry.trades import trade_of
 
 REQUEST_TYPES = {
     "traces": ExportTraceServiceRequest,
     "metrics": ExportMetricsServiceRequest,
     "logs": ExportLogsServiceRequest,
 }
+MAX_STORED = 2**63 - 1
+"""The largest timestamp or count the store's signed 64-bit columns hold."""
 _NO_TRACE = bytes(16)
 _NO_SPAN = bytes(8)
+_NO_CATALOG = SeriesCatalog()
 
 
-_NO_SERIES: SeriesIds = {}
+class OutOfRange(ValueError):
+    """An OTLP unsigned 64-bit field holds a value the store cannot keep."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is 2^63 or more, which cannot be stored")
 
 
-def decode_request(signal: str, request, series_ids: SeriesIds = _NO_SERIES) -> DecodedBatch:
+def decode_request(signal: str, request, series_ids: SeriesCatalog = _NO_CATALOG
+                   ) -> DecodedBatch:
     """Plain records for one parsed export request of the given signal.
 
-    `series_ids` (the store's committed metric series) lets points of known series become
-    final rows here, in the request thread, instead of in the single writer thread.
+    `series_ids` (the store's committed metric series) lets points of known series skip
+    attribute decoding, and bounds how many new series the request may create.
     """
     if signal == "metrics":
         return decode_metrics(request, series_ids)
     return _DECODERS[signal](request)
 
 
+def _origins(holders, scoped: str, items: str) -> Iterator[tuple[Resource, Scope, object]]:
+    """Each scope's items with its resource and scope decoded once: the one walk of all signals."""
+    for holder in holders:
+        kvs = holder.resource.attributes
+        resource = Resource.of(service_name(kvs), attributes(kvs))
+        for group in getattr(holder, scoped):
+            scope = group.scope
+            yield resource, Scope.of(scope.name, scope.version, attributes(scope.attributes)), \
+                getattr(group, items)
+
+
 def decode_traces(request: ExportTraceServiceRequest) -> DecodedBatch:
     batch = DecodedBatch("traces")
-    for resource_spans in request.resource_spans:
-        resource = resource_spans.resource
-        resource_key = resource.SerializeToString()
-        for scope_spans in resource_spans.scope_spans:
-            scope = scope_spans.scope
-            rows: list[tuple] = []
-            for span in scope_spans.spans:
-                trace_id = span.trace_id
-                span_id = span.span_id
-                parent = span.parent_span_id
-                if (len(trace_id) != 16 or len(span_id) != 8 or trace_id == _NO_TRACE
-                        or span_id == _NO_SPAN or (parent and len(parent) != 8)):
-                    batch.reject(1, f"span {span.name!r}: invalid trace_id, span_id or parent id")
-                    continue
-                rows.append((
-                    int.from_bytes(trace_id[:8], "big", signed=True), trace_id, span_id, parent,
-                    span.name, span.kind, span.start_time_unix_nano, span.end_time_unix_nano,
-                    span.status.code, span.SerializeToString(),
-                ))
-            if rows:
-                origin = Origin(resource_key, resource, scope.SerializeToString(), scope)
-                batch.spans.append(SpanGroup(origin, rows))
-                batch.accepted += len(rows)
+    out = batch.spans
+    for resource, scope, spans in _origins(request.resource_spans, "scope_spans", "spans"):
+        for span in spans:
+            trace_id = span.trace_id
+            span_id = span.span_id
+            parent = span.parent_span_id
+            if (len(trace_id) != 16 or len(span_id) != 8 or trace_id == _NO_TRACE
+                    or span_id == _NO_SPAN or (parent and len(parent) != 8)):
+                batch.reject(1, f"span {span.name!r}: invalid trace_id, span_id or parent id")
+                continue
+            start, end = span.start_time_unix_nano, span.end_time_unix_nano
+            if start > MAX_STORED or end > MAX_STORED:
+                field = "start_time_unix_nano" if start > MAX_STORED else "end_time_unix_nano"
+                batch.reject(1, f"span {span.name!r}: {OutOfRange(field)}")
+                continue
+            name, body = span.name, span.SerializeToString()
+            if name == conv.SPAN_TRADE:
+                attrs = attributes(span.attributes)
+                trade = trade_of(resource.service_name, attrs, start, end, trace_id + span_id)
+                if trade is not None:
+                    batch.trades.append(trade)
+            else:
+                attrs = LazyAttributes(body, Span)
+            out.append(SpanRecord(resource, scope, trace_id, span_id, parent, name, span.kind,
+                                  start, end, span.status.code, attrs, body))
+    batch.accepted = len(out)
     return batch
-
-
-def decode_metrics(request: ExportMetricsServiceRequest,
-                   series_ids: SeriesIds = _NO_SERIES) -> DecodedBatch:
-    batch = DecodedBatch("metrics")
-    for resource_metrics in request.resource_metrics:
-        resource = resource_metrics.resource
-        resource_key = resource.SerializeToString()
-        for scope_metrics in resource_metrics.scope_metrics:
-            scope = scope_metrics.scope
-            origin = Origin(resource_key, resource, scope.SerializeToString(), scope)
-            for metric in scope_metrics.metrics:
-                _decode_metric(batch, origin, metric, series_ids)
-    return batch
-
-
-def _decode_metric(batch: DecodedBatch, origin: Origin, metric, series_ids: SeriesIds) -> None:
-    kind = metric.WhichOneof("data")
-    if kind is None:
-        batch.reject(0, f"metric {metric.name!r}: no data")
-        return
-    data = getattr(metric, kind)
-    points = data.data_points
-    if not metric.name:
-        batch.reject(len(points), "metric without a name")
-        return
-    temporality = getattr(data, "aggregation_temporality", 0)
-    monotonic = bool(getattr(data, "is_monotonic", False))
-    key = (origin.resource_key, origin.scope_key, metric.name, kind, temporality, monotonic,
-           metric.unit)
-    group = MetricGroup(origin, key, metric.name, kind, temporality, monotonic, metric.unit,
-                        metric.description, points)
-    known = series_ids.get(key, _NO_IDS)
-    row_of = _ROW_BUILDERS[kind]
-    rows, new_series = group.rows, group.new_series
-    for index, point in enumerate(points):
-        attributes_key = b"".join([kv.SerializeToString() for kv in point.attributes])
-        sid = known.get(attributes_key)
-        if sid is None:
-            new_series.append((index, attributes_key, row_of(None, point)))
-        else:
-            rows.append(row_of(sid, point))
-    batch.metrics.append(group)
-    batch.accepted += len(points)
-
-
-_NO_IDS: dict[bytes, int] = {}
-
-
-def _number_row(sid: int | None, point) -> tuple:
-    which = point.WhichOneof("value")
-    value = None if which is None else float(getattr(point, which))
-    return (sid, point.time_unix_nano, point.start_time_unix_nano, value)
-
-
-def _histogram_row(sid: int | None, point) -> tuple:
-    """Histogram and exponential histogram points: sum, min and max are optional in OTLP."""
-    return (
-        sid, point.time_unix_nano, point.start_time_unix_nano, point.count,
-        point.sum if point.HasField("sum") else None,
-        point.min if point.HasField("min") else None,
-        point.max if point.HasField("max") else None,
-        point.SerializeToString(),
-    )
-
-
-def _summary_row(sid: int | None, point) -> tuple:
-    return (
-        sid, point.time_unix_nano, point.start_time_unix_nano, point.count, point.sum, None, None,
-        point.SerializeToString(),
-    )
-
-
-_ROW_BUILDERS = {
-    KIND_GAUGE: _number_row,
-    KIND_SUM: _number_row,
-    KIND_HISTOGRAM: _histogram_row,
-    KIND_EXP_HISTOGRAM: _histogram_row,
-    KIND_SUMMARY: _summary_row,
-}
 
 
 def decode_logs(request: ExportLogsServiceRequest) -> DecodedBatch:
     batch = DecodedBatch("logs")
-    for resource_logs in request.resource_logs:
-        resource = resource_logs.resource
-        resource_key = resource.SerializeToString()
-        for scope_logs in resource_logs.scope_logs:
-            scope = scope_logs.scope
-            rows: list[tuple] = []
-            for record in scope_logs.log_records:
-                if record.trace_id and len(record.trace_id) != 16:
-                    batch.reject(1, "log record: invalid trace_id")
-                    continue
-                rows.append((
-                    record.time_unix_nano or record.observed_time_unix_nano,
-                    record.severity_number, record.severity_text, body_text(record.body),
-                    record.trace_id, record.span_id, record.SerializeToString(),
-                ))
-            if rows:
-                origin = Origin(resource_key, resource, scope.SerializeToString(), scope)
-                batch.logs.append(LogGroup(origin, rows))
-                batch.accepted += len(rows)
+    out = batch.logs
+    for resource, scope, records in _origins(request.resource_logs, "scope_logs", "log_records"):
+        for record in records:
+            if record.trace_id and len(record.trace_id) != 16:
+                batch.reject(1, "log record: invalid trace_id")
+                continue
+            observed = record.observed_time_unix_nano
+            if record.time_unix_nano > MAX_STORED or observed > MAX_STORED:
+                field = ("time_unix_nano" if record.time_unix_nano > MAX_STORED
+                         else "observed_time_unix_nano")
+                batch.reject(1, f"log record: {OutOfRange(field)}")
+                continue
+            body = record.SerializeToString()
+            out.append(LogRecord(
+                resource, scope, record.time_unix_nano or observed, record.severity_number,
+                record.severity_text, body_text(record.body), record.trace_id, record.span_id,
+                LazyAttributes(body, LogMessage), body))
+    batch.accepted = len(out)
     return batch
 
 
+class _NewSeriesBudget:
+    """How many more series this request may create, and the points refused beyond that."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+        self.refused_points = 0
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+    def report(self, batch: DecodedBatch) -> None:
+        if self.refused_points:
+            batch.reject(self.refused_points, (
+                f"{self.refused_points} points of new series beyond the limit of {self.limit} "
+                "new series per request (ingest.max_new_series_per_request) were rejected; "
+                "send them in later requests"))
+
+
+def decode_metrics(request: ExportMetricsServiceRequest,
+                   series_ids: SeriesCatalog = _NO_CATALOG) -> DecodedBatch:
+    batch = DecodedBatch("metrics")
+    budget = _NewSeriesBudget(series_ids.max_new_per_request)
+    for resource, scope, metrics in _origins(request.resource_metrics, "scope_metrics",
+                                             "metrics"):
+        for metric in metrics:
+            _decode_metric(batch, resource, scope, metric, series_ids, budget)
+    budget.report(batch)
+    return batch
+
+
+def _decode_metric(batch: DecodedBatch, resource: Resource, scope: Scope, metric,
+                   catalog: SeriesCatalog, budget: _NewSeriesBudget) -> None:
+    which = metric.WhichOneof("data")
+    if which is None:
+        batch.reject(0, f"metric {metric.name!r}: no data")
+        return
+    data = getattr(metric, which)
+    points = data.data_points
+    if not metric.name:
+        batch.reject(len(points), "metric without a name")
+        return
+    try:
+        temporality = Temporality(getattr(data, "aggregation_temporality", 0))
+    except ValueError:
+        batch.reject(len(points), f"metric {metric.name!r}: unknown aggregation_temporality")
+        return
+    metric_of = _Metric(resource, scope, metric, MetricKind(which), temporality,
+                        bool(getattr(data, "is_monotonic", False)))
+    _decode_points(batch, metric_of, points, catalog.known(metric_of.key), budget)
+
+
+class _Metric:
+    """One metric's identity within a request: what its new series are made of."""
+
+    __slots__ = ("key", "kind", "message", "monotonic", "resource", "scope", "temporality")
+
+    def __init__(self, resource: Resource, scope: Scope, message, kind: MetricKind,
+                 temporality: Temporality, monotonic: bool) -> None:
+        self.resource, self.scope, self.message = resource, scope, message
+        self.kind, self.temporality, self.monotonic = kind, temporality, monotonic
+        self.key = metric_key(resource.key, scope.key, message.name, kind, temporality,
+                              monotonic, message.unit)
+
+    def new_series(self, point, attributes_key: bytes) -> MetricSeries:
+        return MetricSeries.create(
+            self.resource, self.scope, self.message.name, self.kind, self.temporality,
+            self.monotonic, self.message.unit, self.message.description,
+            attributes(point.attributes), attributes_key)
+
+
+def _decode_points(batch: DecodedBatch, metric: _Metric, points, known: dict,
+                   budget: _NewSeriesBudget) -> None:
+    """Group a metric's points by series; known series skip attribute decoding."""
+    read = _POINT_READERS[metric.kind]
+    groups: dict[bytes, SeriesPoints] = {}
+    add_group = batch.metrics.append
+    accepted = 0
+    for point in points:
+        try:
+            record = read(point)
+        except OutOfRange as error:
+            batch.reject(1, f"metric {metric.message.name!r}: point {error}")
+            continue
+        attributes_key = b"".join([kv.SerializeToString() for kv in point.attributes])
+        group = groups.get(attributes_key)
+        if group is not None:
+            group.points.append(record)
+        else:
+            series = known.get(attributes_key)
+            if series is None:
+                if not budget.take():
+                    budget.refused_points += 1
+                    continue
+                series = metric.new_series(point, attributes_key)
+            group = groups[attributes_key] = SeriesPoints(series, [record])
+            add_group(group)
+        accepted += 1
+    batch.accepted += accepted
+
+
+def _number_point(point) -> NumberPoint:
+    time_ns, start_ns = point.time_unix_nano, point.start_time_unix_nano
+    if time_ns > MAX_STORED or start_ns > MAX_STORED:
+        raise OutOfRange("time_unix_nano" if time_ns > MAX_STORED else "start_time_unix_nano")
+    which = point.WhichOneof("value")
+    return (time_ns, start_ns, None if which is None else float(getattr(point, which)))
+
+
+def _distribution_reader(kind: MetricKind):
+    read = DISTRIBUTIONS[kind][1]
+
+    def read_checked(point) -> Distribution:
+        record = read(point, point.SerializeToString())
+        _check_distribution(record)
+        return record
+
+    return read_checked
+
+
+def _check_distribution(record: Distribution) -> None:
+    for name, value in (("time_unix_nano", record.time_ns),
+                        ("start_time_unix_nano", record.start_ns), ("count", record.count),
+                        ("zero_count", record.zero_count)):
+        if value > MAX_STORED:
+            raise OutOfRange(name)
+    for name, counts in (("bucket_counts", record.bucket_counts),
+                         ("positive.bucket_counts", record.positive_counts),
+                         ("negative.bucket_counts", record.negative_counts)):
+        if counts and max(counts) > MAX_STORED:
+            raise OutOfRange(f"a {name} entry")
+
+
+_POINT_READERS = {
+    MetricKind.GAUGE: _number_point,
+    MetricKind.SUM: _number_point,
+    **{kind: _distribution_reader(kind) for kind in DISTRIBUTIONS},
+}
 _DECODERS = {"traces": decode_traces, "logs": decode_logs}

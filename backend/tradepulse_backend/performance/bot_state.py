@@ -23,7 +23,7 @@ from tradepulse_backend.performance.inputs import (
     exponential_of,
     histogram_of,
 )
-from tradepulse_backend.telemetry.records import KIND_EXP_HISTOGRAM
+from tradepulse_backend.telemetry.records import MetricKind
 
 _LEVELS = {
     conv.METRIC_PORTFOLIO_CASH: "cash",
@@ -86,7 +86,7 @@ class BotState:
 
 def observation_from_row(row: dict[str, Any]) -> Observation:
     value = row["value"]
-    if row["kind"] == KIND_EXP_HISTOGRAM:
+    if row["kind"] == MetricKind.EXP_HISTOGRAM:
         value = exponential_of(value)
     elif not isinstance(value, float | int):
         value = histogram_of(value)

@@ -8,18 +8,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.proto.metrics.v1 import metrics_pb2
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
-
 from tradepulse import conventions as conv
 from tradepulse_backend.performance import exponential
 from tradepulse_backend.performance.exponential import Buckets, ExponentialHistogram
-from tradepulse_backend.telemetry.otlp import attributes, service_name
+from tradepulse_backend.telemetry.counters import counter_change, restarted
 from tradepulse_backend.telemetry.records import (
-    KIND_EXP_HISTOGRAM,
-    KIND_HISTOGRAM,
-    TEMPORALITY_DELTA,
     DecodedBatch,
+    Distribution,
+    MetricKind,
+    NumberPoint,
+    Temporality,
+    TradeRecord,
 )
 
 MONITORED = frozenset({
@@ -72,93 +71,60 @@ class Observation:
         return json.dumps([self.name, self.attributes], sort_keys=True, default=str)
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
-    """One closed round-trip trade, read from a `trading.trade` span."""
-
-    service: str
-    portfolio: str
-    symbol: str
-    side: str
-    pnl: float
-    entry_ns: int
-    exit_ns: int
-    quantity: float | None = None
-    trade_return: float | None = None
-    span_key: bytes = b""
+Trade = TradeRecord
+"""One closed round-trip trade (decode reads it from a `trading.trade` span)."""
 
 
 def observations(batch: DecodedBatch) -> Iterator[Observation]:
     """Points of monitored metrics in a stored batch."""
     for group in batch.metrics:
-        if group.name not in MONITORED:
+        series = group.series
+        if series.name not in MONITORED:
             continue
-        service = service_name(group.origin.resource.attributes)
-        delta = group.temporality == TEMPORALITY_DELTA
+        delta = series.temporality == Temporality.DELTA
+        read = _READINGS.get(series.kind, _number_reading)
         for point in group.points:
-            yield Observation(service, group.name, attributes(point.attributes),
-                              point.time_unix_nano, point.start_time_unix_nano,
-                              _point_value(group.kind, point), delta, group.monotonic)
+            time_ns, start_ns, value = read(point)
+            if value is not None:
+                yield Observation(series.resource.service_name, series.name, series.attributes,
+                                  time_ns, start_ns, value, delta, series.monotonic)
 
 
-def _point_value(kind: str, point) -> float | Histogram | ExponentialHistogram:
-    if kind == KIND_HISTOGRAM:
-        return histogram_of(point)
-    if kind == KIND_EXP_HISTOGRAM:
-        return exponential_of(point)
-    return point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
+def _number_reading(point: NumberPoint) -> NumberPoint:
+    return point
 
 
-def histogram_of(point) -> Histogram:
-    """An OTLP HistogramDataPoint's buckets, sum and count."""
-    return Histogram(tuple(point.explicit_bounds), tuple(float(c) for c in point.bucket_counts),
-                     point.sum, float(point.count))
+def _histogram_reading(point: Distribution) -> tuple[int, int, Histogram]:
+    return point.time_ns, point.start_ns, histogram_of(point)
 
 
-def exponential_of(point: metrics_pb2.ExponentialHistogramDataPoint | bytes
-                   ) -> ExponentialHistogram:
-    """An OTLP ExponentialHistogramDataPoint (or its stored body) as a plain record."""
-    if isinstance(point, bytes):
-        point = metrics_pb2.ExponentialHistogramDataPoint.FromString(point)
+def histogram_of(point: Distribution) -> Histogram:
+    """An explicit-bucket histogram point's buckets, sum and count."""
+    return Histogram(point.bounds, tuple(float(c) for c in point.bucket_counts),
+                     point.sum or 0.0, float(point.count))
+
+
+def _exponential_reading(point: Distribution) -> tuple[int, int, ExponentialHistogram]:
+    return point.time_ns, point.start_ns, exponential_of(point)
+
+
+def exponential_of(point: Distribution) -> ExponentialHistogram:
+    """An exponential-histogram point's buckets, sum, count, min and max."""
     return ExponentialHistogram(
         point.scale, float(point.zero_count),
-        Buckets(point.positive.offset, tuple(float(c) for c in point.positive.bucket_counts)),
-        Buckets(point.negative.offset, tuple(float(c) for c in point.negative.bucket_counts)),
-        point.sum, float(point.count),
-        point.min if point.HasField("min") else None,
-        point.max if point.HasField("max") else None)
+        Buckets(point.positive_offset, tuple(float(c) for c in point.positive_counts)),
+        Buckets(point.negative_offset, tuple(float(c) for c in point.negative_counts)),
+        point.sum or 0.0, float(point.count), point.min, point.max)
+
+
+_READINGS = {MetricKind.HISTOGRAM: _histogram_reading,
+             MetricKind.EXP_HISTOGRAM: _exponential_reading}
+"""(time_ns, start_ns, value) of a point, by distribution kind; number points already are."""
 
 
 def trades(batch: DecodedBatch) -> Iterator[Trade]:
     """Closed trades among the spans of a stored batch."""
-    for group in batch.spans:
-        service = None
-        for row in group.rows:
-            if row[4] != conv.SPAN_TRADE:
-                continue
-            service = service or service_name(group.origin.resource.attributes)
-            found = trade_from_span(Span.FromString(row[9]), service)
-            if found is not None:
-                yield found
-
-
-def trade_from_span(span: Span, service: str) -> Trade | None:
-    """The trade a `trading.trade` span describes, or None without a numeric P&L."""
-    attrs = attributes(span.attributes)
-    pnl = attrs.get(conv.ATTR_TRADE_PNL)
-    if not isinstance(pnl, int | float):
-        return None
-    return Trade(
-        service=service, portfolio=str(attrs.get(conv.ATTR_PORTFOLIO, "")),
-        symbol=str(attrs.get(conv.ATTR_SYMBOL, "")), side=str(attrs.get(conv.ATTR_SIDE, "")),
-        pnl=float(pnl), entry_ns=span.start_time_unix_nano, exit_ns=span.end_time_unix_nano,
-        quantity=_number(attrs.get(conv.ATTR_TRADE_QUANTITY)),
-        trade_return=_number(attrs.get(conv.ATTR_TRADE_RETURN)),
-        span_key=span.trace_id + span.span_id)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    return iter(batch.trades)
 
 
 class IncreaseCursor:
@@ -205,27 +171,25 @@ def _zero(value: Any) -> Any:
 
 def _difference(prev_start: int, prev: Any, obs: Observation) -> Any:
     value = obs.value
-    restarted = bool(obs.start_ns and prev_start and obs.start_ns != prev_start)
     if isinstance(value, ExponentialHistogram):
-        return _exponential_difference(prev, value, restarted)
+        return _exponential_difference(prev, value, restarted(prev_start, obs.start_ns))
     if isinstance(value, Histogram):
         if not isinstance(prev, list):
             return value
         bounds, counts, total, count = prev
-        if restarted or value.count < count or list(value.bounds) != bounds:
+        if (restarted(prev_start, obs.start_ns) or value.count < count
+                or list(value.bounds) != bounds):
             return value
         return Histogram(value.bounds, tuple(c - p for c, p in zip(value.counts, counts,
                                                                    strict=False)),
                          value.sum - total, value.count - count)
-    if restarted or (obs.monotonic and value < prev):
-        return value
-    return value - prev
+    return counter_change(prev_start, prev, obs.start_ns, value, monotonic=obs.monotonic)
 
 
-def _exponential_difference(prev: Any, value: ExponentialHistogram, restarted: bool
+def _exponential_difference(prev: Any, value: ExponentialHistogram, was_restarted: bool
                             ) -> ExponentialHistogram:
     """As for explicit histograms; a scale change is undone by downscaling the finer point."""
-    if restarted or not isinstance(prev, dict):
+    if was_restarted or not isinstance(prev, dict):
         return value
     gained = exponential.increase(value, ExponentialHistogram.from_dict(prev))
     return value if gained is None else gained

@@ -14,10 +14,9 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
-
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tradepulse import conventions as conv
 from tradepulse_backend.bus import (
@@ -29,9 +28,8 @@ from tradepulse_backend.bus import (
 )
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import PerformanceMonitorConfig
-from tradepulse_backend.ingest.decode import decode_request
-from tradepulse_backend.ingest.pipeline import WritePipeline
-from tradepulse_backend.performance import updates_otlp as otlp_update
+from tradepulse_backend.ingest.pipeline import WriteFailed, WritePipeline
+from tradepulse_backend.performance import update_records
 from tradepulse_backend.performance.account import ReturnSettings
 from tradepulse_backend.performance.bot_state import (
     EXECUTION_INPUTS,
@@ -48,7 +46,6 @@ from tradepulse_backend.performance.inputs import (
     Observation,
     Trade,
     observations,
-    trade_from_span,
     trades,
 )
 from tradepulse_backend.performance.snapshot import PerformanceSnapshot
@@ -57,6 +54,10 @@ from tradepulse_backend.store import performance as stored
 from tradepulse_backend.telemetry.records import DecodedBatch
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_UPDATE_TIMEOUT_S = 30.0
+"""How long `update_portfolio_data` waits for its update to be stored and absorbed."""
+
 
 class PerformanceMonitor:
     """Live performance per (service, portfolio); feed it from the bus or directly."""
@@ -78,6 +79,7 @@ class PerformanceMonitor:
         self._subscription: Subscription | None = None
         self.skipped_points = 0
         self.restoring = False
+        self._awaited: dict[int, threading.Event] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -126,35 +128,64 @@ class PerformanceMonitor:
 
     def absorb(self, batch: DecodedBatch) -> list[PerformanceSnapshot]:
         """Absorb one stored batch; returns (and publishes) the snapshots it changed."""
-        closed = list(trades(batch))
-        if closed and self.store is not None:
-            stored.add_trades(self.store, (_trade_row(t) for t in closed))
-        return self._apply(observations(batch), closed)
+        try:
+            closed = list(trades(batch))
+            if closed and self.store is not None:
+                stored.add_trades(self.store, (_trade_row(t) for t in closed))
+            return self._apply(observations(batch), closed)
+        finally:
+            awaited = self._awaited.pop(id(batch), None)
+            if awaited is not None:
+                awaited.set()
 
-    def update_portfolio_data(self, data: PortfolioUpdate | dict[str, Any]
+    def update_portfolio_data(self, data: PortfolioUpdate | dict[str, Any], *,
+                              timeout: float = DEFAULT_UPDATE_TIMEOUT_S
                               ) -> PerformanceSnapshot:
         """Feed the monitor directly (the coordinator and tests do); returns the new snapshot.
 
         In a running backend the update is stored like exported telemetry (so history,
-        summaries and reports include it) and absorbed through the same path. Raises
-        ValueError naming the bad field (nothing of a rejected update is absorbed), or the
-        write pipeline's QueueFull / WriteFailed when storage cannot take it now.
+        summaries and reports include it) and absorbed through the same path; this returns
+        once both are done. Raises ValueError naming the bad field (nothing of a rejected
+        update is absorbed), TimeoutError when storing and absorbing take longer than
+        `timeout` seconds, or the write pipeline's QueueFull / WriteFailed when storage
+        cannot take it now.
         """
         update = parse_update(data)
         obs, closed = update.observations(), update.trades_closed()
         if self.pipeline is None:
             self._apply(obs, closed)
         else:
-            self._store_update(update.service, obs, closed)
+            self._store_update(update.service, obs, closed, timeout)
         return self.get_current_performance(update.service, update.portfolio)
 
-    def _store_update(self, service: str, obs: list[Observation], closed: list[Trade]) -> None:
-        requests = [("metrics", otlp_update.metrics_request(service, obs))] if obs else []
+    def _store_update(self, service: str, obs: list[Observation], closed: list[Trade],
+                      timeout: float) -> None:
+        batches = [update_records.metrics_batch(service, obs)] if obs else []
         if closed:
-            requests.append(("traces", otlp_update.trace_request(service, closed)))
-        for signal, request in requests:
-            self.pipeline.store(decode_request(signal, request, self.pipeline.series_ids))
-        self.flush()
+            batches.append(update_records.traces_batch(service, closed))
+        deadline = time.monotonic() + timeout
+        absorbed = []
+        try:
+            for batch in batches:
+                absorbed.append(self._awaited.setdefault(id(batch), threading.Event()))
+                self._commit_update(batch, deadline, timeout)
+            for event in absorbed:
+                if not event.wait(max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError(
+                        f"the portfolio update was stored but the performance monitor did not "
+                        f"absorb it within {timeout:g}s")
+        finally:
+            for batch in batches:
+                self._awaited.pop(id(batch), None)
+
+    def _commit_update(self, batch: DecodedBatch, deadline: float, timeout: float) -> None:
+        try:
+            self.pipeline.store(batch, timeout=max(0.0, deadline - time.monotonic()))
+        except WriteFailed as error:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the portfolio update was not committed within {timeout:g}s "
+                                   "(it may still be stored later)") from error
+            raise
 
     def _apply(self, obs: Iterable[Observation], closed: list[Trade]
                ) -> list[PerformanceSnapshot]:
@@ -281,9 +312,8 @@ class PerformanceMonitor:
         """Load saved states, recount trades, then replay stored points newer than each save."""
         saved = stored.load_states(self.store)
         since = min((d["saved_ns"] for d in saved.values()), default=0) - REPLAY_MARGIN_NS
-        stored.add_trades(self.store, (
-            _trade_row(trade) for service, body in stored.trade_spans_since(self.store, since)
-            if (trade := trade_from_span(Span.FromString(body), service))))
+        stored.add_trades(self.store, (_trade_row(trade) for trade in stored.trades_since(
+            self.store, since)))
         with self._lock:
             for name, data in saved.items():
                 self._services[name] = BotState.from_dict(

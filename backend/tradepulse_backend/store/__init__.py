@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from tradepulse_backend.clock import Clock
 from tradepulse_backend.store.dialects import Dialect, dialect_for
 from tradepulse_backend.store.migrate import upgrade
 from tradepulse_backend.store.retention import enforce_retention
@@ -29,14 +30,17 @@ class StoreUnavailable(Exception):
 class Store:
     """The database: migrated on open, written in batches, maintained by its dialect."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, clock: Clock | None = None,
+                 max_new_series_per_request: int = 10_000) -> None:
         self.dialect: Dialect = dialect_for(url)
         self.location = self.dialect.location(url)
         self.engine = self.dialect.make_engine(url)
-        self.writer = BatchWriter(self.engine)
+        self.writer = BatchWriter(self.engine, clock=clock,
+                                  max_new_series_per_request=max_new_series_per_request)
 
     @classmethod
-    def open(cls, url: str, data_dir: Path | None = None, *, create: bool = True) -> Store:
+    def open(cls, url: str, data_dir: Path | None = None, *, create: bool = True,
+             clock: Clock | None = None, max_new_series_per_request: int = 10_000) -> Store:
         """Open the store at `url` and bring its schema to the newest version, creating the
         data directory (and, if `create`, the database) when needed."""
         dialect = dialect_for(url)
@@ -44,7 +48,7 @@ class Store:
             raise StoreUnavailable(f"no database at {dialect.location(url)}")
         if data_dir is not None:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
-        store = cls(url)
+        store = cls(url, clock=clock, max_new_series_per_request=max_new_series_per_request)
         try:
             upgrade(store.engine)
         except SQLAlchemyError as error:

@@ -7,14 +7,14 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import text
 
 from tradepulse import conventions as conv
 from tradepulse_backend.store.queries import DISTRIBUTION_SQL, NUMBER_SQL, matching_series
 from tradepulse_backend.store.retention import first_id_at_or_after
 from tradepulse_backend.store.schema import performance_snapshots, performance_state, trades
-from tradepulse_backend.telemetry.records import KIND_EXP_HISTOGRAM, KIND_HISTOGRAM
+from tradepulse_backend.telemetry.otlp import distribution_from_body, trade_from_body
+from tradepulse_backend.telemetry.records import MetricKind, TradeRecord
 
 if TYPE_CHECKING:
     from tradepulse_backend.store import Store
@@ -70,14 +70,15 @@ def default_portfolio(store: Store, service: str) -> str:
     return "" if not found or "" in found else min(found)
 
 
-def trade_spans_since(store: Store, since_ns: int) -> list[tuple[str, bytes]]:
-    """(service, span body) of `trading.trade` spans stored from about `since_ns` on."""
+def trades_since(store: Store, since_ns: int) -> list[TradeRecord]:
+    """Trades of the `trading.trade` spans stored from about `since_ns` on."""
     first = first_id_at_or_after(store, "spans", "start_ns", since_ns)
     with store.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(text(
+        rows = conn.execute(text(
             "SELECT r.service_name, s.body FROM spans s JOIN resources r ON r.id = s.resource_id "
             "WHERE s.id >= :first AND s.name = :name ORDER BY s.id"),
-            {"first": first, "name": conv.SPAN_TRADE}).all()]
+            {"first": first, "name": conv.SPAN_TRADE}).all()
+    return [trade for service, body in rows if (trade := trade_from_body(body, service))]
 
 
 def trades_between(store: Store, service: str, since_ns: int, until_ns: int,
@@ -150,23 +151,20 @@ def _row_dict(meta: dict[str, Any], time_ns: int, start_ns: int, value: Any) -> 
             "time_ns": time_ns, "start_ns": start_ns, "value": value}
 
 
-_HISTOGRAM_POINTS = {
-    KIND_HISTOGRAM: metrics_pb2.HistogramDataPoint,
-    KIND_EXP_HISTOGRAM: metrics_pb2.ExponentialHistogramDataPoint,
-}
-"""The point message of each histogram kind the monitor reads, by series kind."""
+_HISTOGRAM_KINDS = frozenset({MetricKind.HISTOGRAM, MetricKind.EXP_HISTOGRAM})
+"""Distribution kinds the monitor reads (latency and slippage)."""
 
 
 def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
                  ) -> list[dict[str, Any]]:
-    point_type = _HISTOGRAM_POINTS.get(meta["kind"])
-    rows = conn.execute(text(NUMBER_SQL if point_type is None else DISTRIBUTION_SQL),
+    histogram = meta["kind"] in _HISTOGRAM_KINDS
+    rows = conn.execute(text(DISTRIBUTION_SQL if histogram else NUMBER_SQL),
                         {"sid": meta["id"], "since": since_ns, "until": until_ns,
                          "limit": 2**62}).all()
     out = []
     for time_ns, start_ns, value, *distribution in rows:
-        if point_type is not None:
-            value = point_type.FromString(distribution[-1])
+        if histogram:
+            value = distribution_from_body(meta["kind"], distribution[-1])
         elif value is None:
             continue
         out.append(_row_dict(meta, time_ns, start_ns, value))

@@ -16,11 +16,7 @@ from sqlalchemy import Connection, text
 
 from tradepulse_backend.store.series_math import deltas, finite, rates
 from tradepulse_backend.telemetry.otlp import log_dict, span_dict
-from tradepulse_backend.telemetry.records import (
-    DISTRIBUTION_KINDS,
-    KIND_EXP_HISTOGRAM,
-    KIND_HISTOGRAM,
-)
+from tradepulse_backend.telemetry.records import MetricKind
 
 if TYPE_CHECKING:
     from tradepulse_backend.store import Store
@@ -119,7 +115,7 @@ def matching_series(conn: Connection, names: Sequence[str], service: str | None 
 
 def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: SeriesFunction,
                    limit: int) -> dict[str, Any]:
-    distribution = meta["kind"] in DISTRIBUTION_KINDS
+    distribution = MetricKind(meta["kind"]).is_distribution
     rows = conn.execute(text(DISTRIBUTION_SQL if distribution else NUMBER_SQL),
                         {"sid": meta["id"], "since": since_ns, "until": until_ns,
                          "limit": limit}).all()
@@ -163,11 +159,11 @@ def _distribution_value(kind: str, row: tuple) -> dict[str, Any]:
     _start, count, total, low, high, body = row
     value: dict[str, Any] = {"count": count, "sum": finite(total), "min": finite(low),
                              "max": finite(high)}
-    if kind == KIND_HISTOGRAM:
+    if kind == MetricKind.HISTOGRAM:
         point = metrics_pb2.HistogramDataPoint.FromString(body)
         value["bounds"] = list(point.explicit_bounds)
         value["bucket_counts"] = list(point.bucket_counts)
-    elif kind == KIND_EXP_HISTOGRAM:
+    elif kind == MetricKind.EXP_HISTOGRAM:
         point = metrics_pb2.ExponentialHistogramDataPoint.FromString(body)
         value.update(scale=point.scale, zero_count=point.zero_count,
                      positive={"offset": point.positive.offset,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from tradepulse_backend.telemetry.records import KIND_SUM, TEMPORALITY_DELTA
+from tradepulse_backend.telemetry.counters import counter_change
+from tradepulse_backend.telemetry.records import MetricKind, Temporality
 
 Point = tuple[int, int, float | None]
 
@@ -31,7 +32,7 @@ def rates(points: Sequence[Point], *, kind: str, temporality: int, monotonic: bo
 def _changes(points: Sequence[Point], kind: str, temporality: int, monotonic: bool
              ) -> list[tuple[int, int, float]]:
     """(time_ns, interval start ns, change) for every point with a known interval."""
-    if kind == KIND_SUM and temporality == TEMPORALITY_DELTA:
+    if kind == MetricKind.SUM and temporality == Temporality.DELTA:
         return [(t, s, v) for t, s, v in points if v is not None and s > 0]
     out: list[tuple[int, int, float]] = []
     previous: Point | None = None
@@ -40,7 +41,7 @@ def _changes(points: Sequence[Point], kind: str, temporality: int, monotonic: bo
             continue
         if previous is not None:
             out.append((point[0], previous[0],
-                        _change(previous, point, kind == KIND_SUM, monotonic)))
+                        _change(previous, point, kind == MetricKind.SUM, monotonic)))
         previous = point
     return out
 
@@ -48,9 +49,9 @@ def _changes(points: Sequence[Point], kind: str, temporality: int, monotonic: bo
 def _change(previous: Point, current: Point, is_sum: bool, monotonic: bool) -> float:
     _, prev_start, prev_value = previous
     _, start, value = current
-    restarted = is_sum and start and prev_start and start != prev_start
-    went_down = is_sum and monotonic and value < prev_value
-    return value if restarted or went_down else value - prev_value
+    if not is_sum:
+        return value - prev_value
+    return counter_change(prev_start, prev_value, start, value, monotonic=monotonic)
 
 
 def finite(value: float | None) -> float | None:

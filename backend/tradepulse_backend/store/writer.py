@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, select
 
+from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.store.dialects import dialect_for
 from tradepulse_backend.store.schema import resources, scopes, series
-from tradepulse_backend.telemetry.otlp import attributes, service_name
-from tradepulse_backend.telemetry.records import DecodedBatch, MetricGroup, Origin, SeriesIds
+from tradepulse_backend.telemetry.records import (
+    DecodedBatch,
+    MetricKind,
+    MetricSeries,
+    Resource,
+    Scope,
+    SeriesCatalog,
+)
+
+SELECT_CHUNK = 500
+"""Fingerprints per `IN (...)` lookup: well under SQLite's bound-variable limit."""
+_NUMBER_KINDS = frozenset({MetricKind.GAUGE, MetricKind.SUM})
+SERIES_COLUMNS = ("fingerprint", "name", "service_name", "resource_id", "scope_id", "kind",
+                  "temporality", "monotonic", "unit", "description", "attributes")
 
 
 class BatchWriter:
@@ -22,19 +33,19 @@ class BatchWriter:
     commits, so a failed write never leaves a cached id pointing at a rolled-back row.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock | None = None,
+                 max_new_series_per_request: int = 10_000) -> None:
         self._engine = engine
+        self._clock = clock or SystemClock()
         self._resource_ids: dict[bytes, int] = {}
         self._scope_ids: dict[bytes, int] = {}
-        self.series_ids: SeriesIds = {}
-        dialect = dialect_for(engine.url)
+        self._series_ids: dict[bytes, int] = {}
+        self.series_ids = SeriesCatalog(max_new_series_per_request)
+        self._dialect = dialect = dialect_for(engine.url)
         self._sql = {
-            "points_staging": dialect.insert_sql("points_staging"),
-            "distribution_points": dialect.insert_sql("distribution_points",
-                                                      ignore_duplicates=True),
-            "spans": dialect.insert_sql("spans"),
-            "logs": dialect.insert_sql("logs"),
             "touch_resources": dialect.touch_resources_sql(),
+            "new_series": _compiled_insert(engine, dialect.insert_ignoring_duplicates(series),
+                                           SERIES_COLUMNS),
         }
 
     def write(self, batches: Iterable[DecodedBatch]) -> None:
@@ -43,119 +54,166 @@ class BatchWriter:
         with self._engine.begin() as conn:
             cursor = conn.connection.driver_connection.cursor()
             try:
-                self._write_all(conn, cursor, batches, pending)
+                self._write_all(conn, cursor, list(batches), pending)
             finally:
                 cursor.close()
         self._resource_ids.update(pending.resources)
         self._scope_ids.update(pending.scopes)
-        for metric_key, ids in pending.series.items():
-            self.series_ids[metric_key] = {**self.series_ids.get(metric_key, {}), **ids}
+        self._series_ids.update(pending.series)
+        for item, sid in pending.created:
+            item.id = sid
+        self.series_ids.add([item for item, _ in pending.created])
 
-    def _write_all(self, conn: Connection, cursor, batches, pending: _Pending) -> None:
+    def _write_all(self, conn: Connection, cursor, batches: list[DecodedBatch],
+                   pending: _Pending) -> None:
+        seen: dict[int, int] = {}
+        origin = _Origins(self, conn, pending, seen)
+        span_rows = [
+            (int.from_bytes(s.trace_id[:8], "big", signed=True), s.trace_id, s.span_id,
+             s.parent_span_id, s.name, s.kind, s.start_ns, s.end_ns, s.status_code, s.body,
+             *origin.ids(s.resource, s.scope))
+            for batch in batches for s in batch.spans]
+        log_rows = [
+            (r.time_ns, r.severity_number, r.severity_text, r.body_text, r.trace_id, r.span_id,
+             r.body, *origin.ids(r.resource, r.scope))
+            for batch in batches for r in batch.logs]
+        groups = [group for batch in batches for group in batch.metrics]
+        sids = self._series_of(conn, cursor, [group.series for group in groups], origin,
+                               pending)
         points: list[tuple] = []
         distributions: list[tuple] = []
-        span_rows: list[tuple] = []
-        log_rows: list[tuple] = []
-        seen: dict[int, int] = {}
-        for batch in batches:
-            for group in batch.spans:
-                ids = self._origin_ids(conn, group.origin, pending, seen)
-                span_rows.extend([row + ids for row in group.rows])
-            for group in batch.logs:
-                ids = self._origin_ids(conn, group.origin, pending, seen)
-                log_rows.extend([row + ids for row in group.rows])
-            for group in batch.metrics:
-                ids = self._origin_ids(conn, group.origin, pending, seen)
-                target = distributions if group.is_distribution else points
-                target.extend(group.rows)
-                for index, attributes_key, row in group.new_series:
-                    sid = self._series_id(conn, group, index, attributes_key, ids, pending)
-                    target.append((sid, *row[1:]))
+        for group, sid in zip(groups, sids, strict=True):
+            if group.series.kind in _NUMBER_KINDS:
+                points += [(sid, t, start, value) for t, start, value in group.points]
+            else:
+                distributions += [(sid, d.time_ns, d.start_ns, d.count, d.sum, d.min, d.max,
+                                   d.body) for d in group.points]
         for table, rows in (("points_staging", points), ("distribution_points", distributions),
                             ("spans", span_rows), ("logs", log_rows)):
             if rows:
-                cursor.executemany(self._sql[table], rows)
+                self._dialect.insert_rows(cursor, table, rows,
+                                          ignore_duplicates=table == "distribution_points")
         if seen:
             cursor.executemany(
                 self._sql["touch_resources"], [(ns, rid) for rid, ns in seen.items()]
             )
 
-    def _origin_ids(self, conn, origin: Origin, pending: _Pending, seen: dict) -> tuple[int, int]:
-        rid = self._resource_ids.get(origin.resource_key) or pending.resources.get(
-            origin.resource_key)
-        if rid is None:
-            rid = pending.resources[origin.resource_key] = _resource_id(conn, origin.resource)
-        seen[rid] = time.time_ns()
-        scid = self._scope_ids.get(origin.scope_key) or pending.scopes.get(origin.scope_key)
-        if scid is None:
-            scid = pending.scopes[origin.scope_key] = _scope_id(conn, origin.scope)
-        return (rid, scid)
+    def _series_of(self, conn: Connection, cursor, items: list[MetricSeries],
+                   origin: _Origins, pending: _Pending) -> list[int]:
+        """The id of each series; all unknown ones are created with one bulk INSERT."""
+        missing: dict[bytes, MetricSeries] = {}
+        for item in items:
+            if item.id is None and item.fingerprint not in self._series_ids:
+                missing.setdefault(item.fingerprint, item)
+        if missing:
+            self._create_series(conn, cursor, missing, origin, pending)
+        known = self._series_ids
+        return [item.id if item.id is not None else
+                known.get(item.fingerprint) or pending.series[item.fingerprint]
+                for item in items]
 
-    def _series_id(self, conn, group: MetricGroup, index: int, attributes_key: bytes,
-                   origin_ids: tuple[int, int], pending: _Pending) -> int:
-        known = pending.series.setdefault(group.key, {})
-        sid = self.series_ids.get(group.key, {}).get(attributes_key) or known.get(attributes_key)
-        if sid is None:
-            rid, scid = origin_ids
-            attrs = attributes(group.points[index].attributes)
-            sid = known[attributes_key] = _series_row_id(conn, group, attrs, rid, scid)
-        return sid
+    def _create_series(self, conn: Connection, cursor, missing: dict[bytes, MetricSeries],
+                       origin: _Origins, pending: _Pending) -> None:
+        """One multi-row INSERT of the new series, then their ids by fingerprint."""
+        rows = [_series_row(item, *origin.ids(item.resource, item.scope))
+                for item in missing.values()]
+        sql, positional = self._sql["new_series"]
+        cursor.executemany(sql, rows if positional else
+                           [dict(zip(SERIES_COLUMNS, row, strict=True)) for row in rows])
+        found = _series_ids_by_fingerprint(conn, list(missing))
+        pending.series.update(found)
+        pending.created.extend((item, found[key]) for key, item in missing.items())
+
+    def _resource_id(self, conn: Connection, resource: Resource, pending: _Pending) -> int:
+        rid = self._resource_ids.get(resource.key) or pending.resources.get(resource.key)
+        if rid is None:
+            rid = pending.resources[resource.key] = _resource_row_id(
+                conn, resource, self._clock.now_ns())
+        return rid
+
+    def _scope_id(self, conn: Connection, scope: Scope, pending: _Pending) -> int:
+        scid = self._scope_ids.get(scope.key) or pending.scopes.get(scope.key)
+        if scid is None:
+            scid = pending.scopes[scope.key] = _scope_row_id(conn, scope)
+        return scid
+
+
+class _Origins:
+    """Resource and scope ids of one transaction, noting when each resource was last seen."""
+
+    __slots__ = ("_conn", "_ids", "_now", "_pending", "_seen", "_writer")
+
+    def __init__(self, writer: BatchWriter, conn: Connection, pending: _Pending,
+                 seen: dict[int, int]) -> None:
+        self._writer, self._conn, self._pending, self._seen = writer, conn, pending, seen
+        self._now = writer._clock.now_ns()
+        self._ids: dict[tuple[bytes, bytes], tuple[int, int]] = {}
+
+    def ids(self, resource: Resource, scope: Scope) -> tuple[int, int]:
+        found = self._ids.get((resource.key, scope.key))
+        if found is None:
+            rid = self._writer._resource_id(self._conn, resource, self._pending)
+            self._seen[rid] = self._now
+            found = self._ids[resource.key, scope.key] = (
+                rid, self._writer._scope_id(self._conn, scope, self._pending))
+        return found
 
 
 class _Pending:
     """Ids created inside the open transaction."""
 
-    __slots__ = ("resources", "scopes", "series")
+    __slots__ = ("created", "resources", "scopes", "series")
 
     def __init__(self) -> None:
         self.resources: dict[bytes, int] = {}
         self.scopes: dict[bytes, int] = {}
-        self.series: SeriesIds = {}
+        self.series: dict[bytes, int] = {}
+        self.created: list[tuple[MetricSeries, int]] = []
 
 
-def fingerprint(*parts: object) -> bytes:
-    """A stable identity for attribute sets whatever order their keys arrived in."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).digest()
-
-
-def _resource_id(conn: Connection, resource) -> int:
-    attrs = attributes(resource.attributes)
-    key = fingerprint(attrs)
-    found = conn.execute(select(resources.c.id).where(resources.c.fingerprint == key)).scalar()
+def _resource_row_id(conn: Connection, resource: Resource, now_ns: int) -> int:
+    found = conn.execute(
+        select(resources.c.id).where(resources.c.fingerprint == resource.key)).scalar()
     if found is not None:
         return found
-    now = time.time_ns()
     return conn.execute(resources.insert().values(
-        fingerprint=key, service_name=service_name(resource.attributes),
-        attributes=json.dumps(attrs, sort_keys=True), first_seen_ns=now, last_seen_ns=now,
+        fingerprint=resource.key, service_name=resource.service_name,
+        attributes=json.dumps(resource.attributes, sort_keys=True), first_seen_ns=now_ns,
+        last_seen_ns=now_ns,
     )).inserted_primary_key[0]
 
 
-def _scope_id(conn: Connection, scope) -> int:
-    attrs = attributes(scope.attributes)
-    key = fingerprint(scope.name, scope.version, attrs)
-    found = conn.execute(select(scopes.c.id).where(scopes.c.fingerprint == key)).scalar()
+def _scope_row_id(conn: Connection, scope: Scope) -> int:
+    found = conn.execute(select(scopes.c.id).where(scopes.c.fingerprint == scope.key)).scalar()
     if found is not None:
         return found
     return conn.execute(scopes.insert().values(
-        fingerprint=key, name=scope.name, version=scope.version,
-        attributes=json.dumps(attrs, sort_keys=True),
+        fingerprint=scope.key, name=scope.name, version=scope.version,
+        attributes=json.dumps(scope.attributes, sort_keys=True),
     )).inserted_primary_key[0]
 
 
-def _series_row_id(conn: Connection, group: MetricGroup, attrs: dict, rid: int, scid: int
-                   ) -> int:
-    key = fingerprint(rid, scid, group.name, group.kind, group.temporality, group.monotonic,
-                      group.unit, attrs)
-    found = conn.execute(select(series.c.id).where(series.c.fingerprint == key)).scalar()
-    if found is not None:
-        return found
-    service = conn.execute(
-        select(resources.c.service_name).where(resources.c.id == rid)).scalar_one()
-    return conn.execute(series.insert().values(
-        fingerprint=key, name=group.name, service_name=service, resource_id=rid, scope_id=scid,
-        kind=group.kind, temporality=group.temporality, monotonic=int(group.monotonic),
-        unit=group.unit, description=group.description,
-        attributes=json.dumps(attrs, sort_keys=True),
-    )).inserted_primary_key[0]
+def _compiled_insert(engine: Engine, statement, columns: tuple[str, ...]) -> tuple[str, bool]:
+    """A Core INSERT as driver SQL for the cursor's executemany (the fast batch path), and
+    whether it takes positional parameters in `columns` order (else named ones)."""
+    compiled = statement.compile(dialect=engine.dialect, column_keys=list(columns),
+                                  for_executemany=True)
+    if compiled.positional and tuple(compiled.positiontup) != columns:
+        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+    return str(compiled), compiled.positional
+
+
+def _series_row(item: MetricSeries, rid: int, scid: int) -> tuple:
+    return (item.fingerprint, item.name, item.resource.service_name, rid, scid,
+            item.kind.value, int(item.temporality), int(item.monotonic), item.unit,
+            item.description, item.attributes_json)
+
+
+def _series_ids_by_fingerprint(conn: Connection, keys: list[bytes]) -> dict[bytes, int]:
+    found: dict[bytes, int] = {}
+    for start in range(0, len(keys), SELECT_CHUNK):
+        chunk = keys[start:start + SELECT_CHUNK]
+        rows = conn.execute(select(series.c.fingerprint, series.c.id)
+                            .where(series.c.fingerprint.in_(chunk)))
+        found.update({key: sid for key, sid in rows})
+    return found
