@@ -19,41 +19,42 @@ def test_no_package_imports_a_layer_above_it():
     assert upward_imports(import_graph(ROOT)) == []
 
 
-def test_a_cycle_is_found_when_two_modules_import_each_other(tmp_path):
+def _package(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A throwaway `tradepulse_backend` tree: every folder gets an empty `__init__.py` unless
+    `files` gives it one."""
     package = tmp_path / "tradepulse_backend"
-    (package / "store").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "store" / "__init__.py").write_text("from tradepulse_backend.store import a\n")
-    (package / "store" / "a.py").write_text("from tradepulse_backend.store import b\n")
-    (package / "store" / "b.py").write_text(
-        "import os\n\ndef later():\n    import sys\n\nfrom tradepulse_backend.store.a import x\n")
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    for folder in (package, *(p for p in package.rglob("*") if p.is_dir())):
+        if not (folder / "__init__.py").exists():
+            (folder / "__init__.py").write_text("")
+    return package
+
+
+def test_a_cycle_is_found_when_two_modules_import_each_other(tmp_path):
+    package = _package(tmp_path, {
+        "store/__init__.py": "from tradepulse_backend.store import a\n",
+        "store/a.py": "from tradepulse_backend.store import b\n",
+        "store/b.py": "import os\n\ndef later():\n    import sys\n\n"
+                      "from tradepulse_backend.store.a import x\n"})
     cycle = find_cycle(import_graph(package))
     assert cycle is not None and cycle[0] == cycle[-1]
     assert {"tradepulse_backend.store.a", "tradepulse_backend.store.b"} <= set(cycle)
 
 
 def test_an_import_of_a_higher_layer_is_reported(tmp_path):
-    package = tmp_path / "tradepulse_backend"
-    (package / "store").mkdir(parents=True)
-    (package / "performance").mkdir()
-    for init in (package, package / "store", package / "performance"):
-        (init / "__init__.py").write_text("")
-    (package / "store" / "q.py").write_text("from tradepulse_backend.performance import m\n")
-    (package / "performance" / "m.py").write_text("")
+    package = _package(tmp_path, {"store/q.py": "from tradepulse_backend.performance import m\n",
+                                  "performance/m.py": ""})
     assert upward_imports(import_graph(package)) == [
         "tradepulse_backend.store.q -> tradepulse_backend.performance.m"]
 
 
 def test_a_type_checking_import_is_not_a_dependency(tmp_path):
-    package = tmp_path / "tradepulse_backend"
-    (package / "store").mkdir(parents=True)
-    (package / "performance").mkdir()
-    for init in (package, package / "store", package / "performance"):
-        (init / "__init__.py").write_text("")
-    (package / "store" / "q.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-        "    from tradepulse_backend.performance import m\n")
-    (package / "performance" / "m.py").write_text("")
+    package = _package(tmp_path, {
+        "store/q.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                      "    from tradepulse_backend.performance import m\n",
+        "performance/m.py": ""})
     assert upward_imports(import_graph(package)) == []
 
 
