@@ -12,6 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from tradepulse_backend.clock import ManualClock
 from tradepulse_backend.config import MonitoringConfig, PerformanceMonitorConfig
 from tradepulse_backend.performance import (
     NUMERIC_FIELDS,
@@ -445,7 +446,8 @@ def test_a_trade_read_twice_is_counted_once():
     from tradepulse_backend.performance.updates import parse_update
 
     monitor = PerformanceMonitor()
-    update = parse_update({"service": "bot", "trades": [{"pnl": 7.0}]})
+    update = parse_update({"service": "bot", "trades": [{"pnl": 7.0}]},
+                          now_ns=int(T0.timestamp() * 1e9))
     batch = traces_batch("bot", update.trades_closed())
     monitor.absorb(batch)
     monitor.absorb(batch)   # a replay after restart, or an exporter's retry
@@ -502,3 +504,12 @@ def test_a_bad_period_is_an_error_naming_the_choices(period):
 
     with pytest.raises(ValueError, match="period must be one of day, week, month, ytd, all"):
         period_bounds(period, 0, TradingCalendar())
+
+
+def test_an_undated_update_is_dated_by_the_monitors_clock_once_for_all_its_parts():
+    clock = ManualClock(start_ns=1_800_000_000 * 10**9)
+    monitor = PerformanceMonitor(clock=clock)
+    snapshot = monitor.update_portfolio_data(
+        {"service": "bot", "portfolio_value": 100.0, "trades": [{"pnl": 2.0}]})
+    assert snapshot.timestamp == 1_800_000_000
+    assert snapshot.trades == 1

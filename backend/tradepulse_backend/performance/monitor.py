@@ -150,7 +150,7 @@ class PerformanceMonitor:
         `timeout` seconds, or the write pipeline's QueueFull / WriteFailed when storage
         cannot take it now.
         """
-        update = parse_update(data)
+        update = parse_update(data, now_ns=self.clock.now_ns())
         obs, closed = update.observations(), update.trades_closed()
         if self.pipeline is None:
             self._apply(obs, closed)

@@ -4,7 +4,6 @@ turned into the same observations the OTLP path produces."""
 from __future__ import annotations
 
 import os
-import time
 from collections import defaultdict
 from datetime import datetime
 from typing import Annotated, Any
@@ -104,7 +103,10 @@ class PortfolioUpdate(BaseModel):
 
     @property
     def time_ns(self) -> int:
-        return _ns(self.timestamp) if self.timestamp is not None else time.time_ns()
+        """When the update happened; `parse_update` dates an undated one."""
+        if self.timestamp is None:
+            raise ValueError("an update needs a timestamp: read it through parse_update")
+        return _ns(self.timestamp)
 
     def observations(self) -> list[Observation]:
         """The update as observations; counters and histograms as increases (delta)."""
@@ -197,16 +199,19 @@ def _ns(moment: datetime | float) -> int:
     return int(moment * 1e9)
 
 
-def parse_update(data: PortfolioUpdate | dict[str, Any]) -> PortfolioUpdate:
-    """Validate an update; a ValueError names each bad field and nothing is absorbed."""
-    if isinstance(data, PortfolioUpdate):
-        return data
-    if not isinstance(data, dict):
+def parse_update(data: PortfolioUpdate | dict[str, Any], *, now_ns: int) -> PortfolioUpdate:
+    """Validate an update, dated `now_ns` when it names no timestamp (one moment for all its
+    points and trades); a ValueError names each bad field and nothing is absorbed."""
+    if not isinstance(data, PortfolioUpdate | dict):
         raise ValueError(f"portfolio data must be a mapping, got {type(data).__name__}")
     try:
-        return PortfolioUpdate.model_validate(data)
+        update = data if isinstance(data, PortfolioUpdate) else PortfolioUpdate.model_validate(
+            data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}"
             for e in error.errors(include_url=False))
         raise ValueError(f"invalid portfolio data: {problems}") from None
+    if update.timestamp is None:
+        update = update.model_copy(update={"timestamp": now_ns / 1e9})
+    return update
