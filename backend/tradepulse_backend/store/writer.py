@@ -80,14 +80,14 @@ class BatchWriter:
         groups = [group for batch in batches for group in batch.metrics]
         sids = self._series_of(conn, cursor, [group.series for group in groups], origin,
                                pending)
-        points: list[tuple] = []
-        distributions: list[tuple] = []
-        for group, sid in zip(groups, sids, strict=True):
-            if group.series.kind in _NUMBER_KINDS:
-                points += [(sid, t, start, value) for t, start, value in group.points]
-            else:
-                distributions += [(sid, d.time_ns, d.start_ns, d.count, d.sum, d.min, d.max,
-                                   d.body) for d in group.points]
+        # One comprehension per table over every group: a request usually carries each series
+        # once, so a comprehension per group would cost a call per point.
+        with_ids = list(zip(groups, sids, strict=True))
+        points = [(sid, t, start, value) for group, sid in with_ids
+                  if group.series.kind in _NUMBER_KINDS for t, start, value in group.points]
+        distributions = [(sid, d.time_ns, d.start_ns, d.count, d.sum, d.min, d.max, d.body)
+                         for group, sid in with_ids if group.series.kind not in _NUMBER_KINDS
+                         for d in group.points]
         for table, rows in (("points_staging", points), ("distribution_points", distributions),
                             ("spans", span_rows), ("logs", log_rows)):
             if rows:
