@@ -101,13 +101,16 @@ class BatchWriter:
     def _series_of(self, conn: Connection, cursor, items: list[MetricSeries],
                    origin: _Origins, pending: _Pending) -> list[int]:
         """The id of each series; all unknown ones are created with one bulk INSERT."""
+        sids = [item.id for item in items]
+        if None not in sids:  # the steady state: decode found every series in the catalog
+            return sids
+        known = self._series_ids
         missing: dict[bytes, MetricSeries] = {}
         for item in items:
-            if item.id is None and item.fingerprint not in self._series_ids:
+            if item.id is None and item.fingerprint not in known:
                 missing.setdefault(item.fingerprint, item)
         if missing:
             self._create_series(conn, cursor, missing, origin, pending)
-        known = self._series_ids
         return [item.id if item.id is not None else
                 known.get(item.fingerprint) or pending.series[item.fingerprint]
                 for item in items]
