@@ -8,6 +8,7 @@ the dashboard's WebSocket. SIGINT, SIGTERM and SIGHUP all stop it cleanly.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 from collections.abc import Callable
@@ -22,6 +23,9 @@ from tradepulse_backend.server_worker import PooledThreadWorker, StopOnHupArbite
 from tradepulse_backend.store import Store, StoreUnavailable
 
 logger = logging.getLogger(__name__)
+
+GC_THRESHOLDS = (50_000, 20, 20)
+"""The cyclic collector's thresholds in the worker (Python's default is (700, 10, 10))."""
 
 ReadyCallback = Callable[[dict[str, str]], None]
 
@@ -97,6 +101,7 @@ class TradepulseServer(BaseApplication):
         self.backend.server_stats = worker.tpool.stats
         self.dispatcher.apps[ingest_port] = self.backend.receiver
         self.dispatcher.apps[dashboard_port] = create_app(backend=self.backend)
+        _tune_gc()
         logger.info("listening: %s", self.backend.urls)
         if self.on_ready:
             self.on_ready(self.backend.urls)
@@ -104,6 +109,20 @@ class TradepulseServer(BaseApplication):
     def _worker_exit(self, _server, _worker) -> None:
         if self.backend is not None:
             self.backend.close()
+
+
+def _tune_gc() -> None:
+    """Keep the cyclic garbage collector off the ingest path.
+
+    Ingest keeps a few container objects per data point (records waiting for their commit), so
+    with the default threshold the collector ran once or twice per request and every full
+    collection walked the whole startup heap (SQLAlchemy, protobuf descriptors, Flask): measured
+    at ~15% of the server's CPU on the ingest bench. The startup objects live as long as the
+    process, so they are frozen out of collection; records form no cycles (reference counting
+    frees them), so the young generation is collected far less often.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _urls(addresses: list[tuple]) -> dict[str, str]:

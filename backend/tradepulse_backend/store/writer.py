@@ -80,14 +80,14 @@ class BatchWriter:
         groups = [group for batch in batches for group in batch.metrics]
         sids = self._series_of(conn, cursor, [group.series for group in groups], origin,
                                pending)
-        points: list[tuple] = []
-        distributions: list[tuple] = []
-        for group, sid in zip(groups, sids, strict=True):
-            if group.series.kind in _NUMBER_KINDS:
-                points += [(sid, t, start, value) for t, start, value in group.points]
-            else:
-                distributions += [(sid, d.time_ns, d.start_ns, d.count, d.sum, d.min, d.max,
-                                   d.body) for d in group.points]
+        # One comprehension per table over every group: a request usually carries each series
+        # once, so a comprehension per group would cost a call per point.
+        with_ids = list(zip(groups, sids, strict=True))
+        points = [(sid, t, start, value) for group, sid in with_ids
+                  if group.series.kind in _NUMBER_KINDS for t, start, value in group.points]
+        distributions = [(sid, d.time_ns, d.start_ns, d.count, d.sum, d.min, d.max, d.body)
+                         for group, sid in with_ids if group.series.kind not in _NUMBER_KINDS
+                         for d in group.points]
         for table, rows in (("points_staging", points), ("distribution_points", distributions),
                             ("spans", span_rows), ("logs", log_rows)):
             if rows:
@@ -101,13 +101,16 @@ class BatchWriter:
     def _series_of(self, conn: Connection, cursor, items: list[MetricSeries],
                    origin: _Origins, pending: _Pending) -> list[int]:
         """The id of each series; all unknown ones are created with one bulk INSERT."""
+        sids = [item.id for item in items]
+        if None not in sids:  # the steady state: decode found every series in the catalog
+            return sids
+        known = self._series_ids
         missing: dict[bytes, MetricSeries] = {}
         for item in items:
-            if item.id is None and item.fingerprint not in self._series_ids:
+            if item.id is None and item.fingerprint not in known:
                 missing.setdefault(item.fingerprint, item)
         if missing:
             self._create_series(conn, cursor, missing, origin, pending)
-        known = self._series_ids
         return [item.id if item.id is not None else
                 known.get(item.fingerprint) or pending.series[item.fingerprint]
                 for item in items]
