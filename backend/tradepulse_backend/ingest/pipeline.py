@@ -57,6 +57,8 @@ class PipelineStats:
     write_failures: int = 0
     refused_full: int = 0
     commit_timeouts: int = 0
+    claimed: int = 0
+    """Batches the writer has taken into a transaction (withdrawn ones never are)."""
 
 
 _SIGNALS = ("traces", "metrics", "logs")
@@ -173,6 +175,7 @@ class WritePipeline:
         request (cancelled after a commit timeout) are dropped here."""
         group = [first] if first[1].set_running_or_notify_cancel() else []
         records = first[0].accepted if group else 0
+        self.stats.claimed += len(group)
         while records < self._group_max:
             try:
                 item = self._queue.get_nowait()
@@ -183,6 +186,7 @@ class WritePipeline:
             if item[1].set_running_or_notify_cancel():
                 group.append(item)
                 records += item[0].accepted
+                self.stats.claimed += 1
         return group, False
 
     def _commit(self, group: list) -> None:

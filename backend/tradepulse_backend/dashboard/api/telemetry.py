@@ -70,7 +70,7 @@ def status():
         ingest={
             "accepted": stats.accepted, "rejected": stats.rejected,
             "transactions": stats.transactions, "write_failures": stats.write_failures,
-            "refused_queue_full": stats.refused_full,
+            "refused_queue_full": stats.refused_full, "commit_timeouts": stats.commit_timeouts,
             "queue_depth": b.pipeline.depth, "queue_capacity": b.pipeline.capacity,
         },
         storage={
