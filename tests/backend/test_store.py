@@ -147,12 +147,11 @@ def test_nanosecond_times_trace_keys_and_ids_beyond_32_bits_round_trip(store):
     assert series[0]["points"] == [[late / 1e6, 7.0]]
 
 
-def test_retention_removes_spans_in_chunks_below_the_searched_boundary(store, monkeypatch):
-    monkeypatch.setattr("tradepulse_backend.store.retention.CHUNK_ROWS", 2)
+def test_retention_removes_spans_in_chunks_below_the_searched_boundary(store):
     store.writer.write([_spans("chunk-bot", i, T0 + i * SECOND) for i in range(1, 8)])
     assert first_id_at_or_after(store, "spans", "start_ns", T0 + 5 * SECOND) == 5
     assert first_id_at_or_after(store, "spans", "start_ns", T0 + 99 * SECOND) == 8
-    removed = store.apply_retention(1, now_ns=T0 + NS_PER_DAY + 5 * SECOND)
+    removed = store.apply_retention(1, now_ns=T0 + NS_PER_DAY + 5 * SECOND, chunk_rows=2)
     assert removed["spans"] == 4
     assert sorted(s["name"] for s in queries.recent_spans(store)) == [
         "span-5", "span-6", "span-7"]

@@ -7,7 +7,6 @@ whose functions take the `Store`; SQL, engines and connections never leave this 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -16,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tradepulse_backend.clock import Clock
 from tradepulse_backend.store.dialects import Dialect, dialect_for
 from tradepulse_backend.store.migrate import upgrade
-from tradepulse_backend.store.retention import enforce_retention
+from tradepulse_backend.store.retention import CHUNK_ROWS, enforce_retention
 from tradepulse_backend.store.writer import BatchWriter
 
 logger = logging.getLogger(__name__)
@@ -87,11 +86,12 @@ class Store:
         with self.engine.connect() as conn:
             self.dialect.checkpoint(conn)
 
-    def apply_retention(self, days: float, *, now_ns: int | None = None) -> dict[str, int]:
-        """Delete telemetry older than `days`."""
-        now_ns = time.time_ns() if now_ns is None else now_ns
+    def apply_retention(self, days: float, *, now_ns: int, chunk_rows: int = CHUNK_ROWS
+                        ) -> dict[str, int]:
+        """Delete telemetry older than `days` before `now_ns` (the runtime clock's now),
+        spans and logs `chunk_rows` at a time."""
         self.compact()
-        return enforce_retention(self, now_ns - int(days * NS_PER_DAY))
+        return enforce_retention(self, now_ns - int(days * NS_PER_DAY), chunk_rows=chunk_rows)
 
     def release(self) -> None:
         """Release the connections without maintenance (a reader's close)."""

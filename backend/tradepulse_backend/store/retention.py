@@ -14,13 +14,15 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 20_000
 
 
-def enforce_retention(store: Store, cutoff_ns: int) -> dict[str, int]:
-    """Delete points, spans and logs older than cutoff_ns; return rows deleted per table."""
+def enforce_retention(store: Store, cutoff_ns: int, *, chunk_rows: int = CHUNK_ROWS
+                      ) -> dict[str, int]:
+    """Delete points, spans and logs older than cutoff_ns, spans and logs `chunk_rows` per
+    transaction; return rows deleted per table."""
     deleted = {
         "points": _delete_points(store, "points", cutoff_ns),
         "distribution_points": _delete_points(store, "distribution_points", cutoff_ns),
-        "spans": _delete_by_id(store, "spans", "start_ns", cutoff_ns),
-        "logs": _delete_by_id(store, "logs", "time_ns", cutoff_ns),
+        "spans": _delete_by_id(store, "spans", "start_ns", cutoff_ns, chunk_rows),
+        "logs": _delete_by_id(store, "logs", "time_ns", cutoff_ns, chunk_rows),
         "performance_snapshots": _delete_older(store, "performance_snapshots", "time_ns",
                                                cutoff_ns),
         "trades": _delete_older(store, "trades", "exit_ns", cutoff_ns),
@@ -51,16 +53,17 @@ def _delete_older(store: Store, table: str, column: str, cutoff_ns: int) -> int:
                             {"cutoff": cutoff_ns}).rowcount
 
 
-def _delete_by_id(store: Store, table: str, column: str, cutoff_ns: int) -> int:
+def _delete_by_id(store: Store, table: str, column: str, cutoff_ns: int, chunk_rows: int
+                  ) -> int:
     """Rows arrive in time order, so ids are searched for the cutoff instead of a time index."""
     boundary = first_id_at_or_after(store, table, column, cutoff_ns)
-    delete = text(store.dialect.delete_chunk_sql(table, column, CHUNK_ROWS))
+    delete = text(store.dialect.delete_chunk_sql(table, column, chunk_rows))
     total = 0
     while True:
         with store.engine.begin() as conn:
             removed = conn.execute(delete, {"boundary": boundary, "cutoff": cutoff_ns}).rowcount
         total += removed
-        if removed < CHUNK_ROWS:
+        if removed < chunk_rows:
             return total
 
 
