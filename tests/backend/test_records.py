@@ -20,7 +20,6 @@ from tradepulse_backend.clock import ManualClock
 from tradepulse_backend.ingest.decode import decode_request
 from tradepulse_backend.performance.inputs import observations
 from tradepulse_backend.store import Store
-from tradepulse_backend.store.writer import BatchWriter
 from tradepulse_backend.telemetry.counters import counter_change
 from tradepulse_backend.telemetry.records import (
     Distribution,
@@ -119,9 +118,9 @@ def test_new_series_of_a_transaction_are_created_without_a_statement_per_series(
 
 
 def test_the_writer_stamps_resources_with_its_clock(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'tp.db'}", tmp_path)
     clock = ManualClock(start_ns=42 * 10**9)
-    BatchWriter(store.engine, clock=clock).write([decode_request("metrics", _gauges("g", 1))])
+    store = Store.open(f"sqlite:///{tmp_path / 'tp.db'}", tmp_path, clock=clock)
+    store.writer.write([decode_request("metrics", _gauges("g", 1))])
     with store.engine.connect() as conn:
         seen = conn.exec_driver_sql("SELECT first_seen_ns, last_seen_ns FROM resources").one()
     store.close()

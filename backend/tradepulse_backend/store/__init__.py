@@ -34,7 +34,7 @@ class Store:
         self.dialect: Dialect = dialect_for(url)
         self.location = self.dialect.location(url)
         self.engine = self.dialect.make_engine(url)
-        self.writer = BatchWriter(self.engine, clock=clock,
+        self.writer = BatchWriter(self.engine, self.dialect, clock=clock,
                                   max_new_series_per_request=max_new_series_per_request)
 
     @classmethod

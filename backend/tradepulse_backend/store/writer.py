@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from tradepulse_backend.clock import Clock, SystemClock
-from tradepulse_backend.store.dialects import dialect_for
+from tradepulse_backend.store.dialects import Dialect
 from tradepulse_backend.store.schema import resources, scopes, series
 from tradepulse_backend.telemetry.records import (
     DecodedBatch,
@@ -17,6 +16,7 @@ from tradepulse_backend.telemetry.records import (
     Resource,
     Scope,
     SeriesCatalog,
+    attributes_json,
 )
 
 SELECT_CHUNK = 500
@@ -33,7 +33,7 @@ class BatchWriter:
     commits, so a failed write never leaves a cached id pointing at a rolled-back row.
     """
 
-    def __init__(self, engine: Engine, *, clock: Clock | None = None,
+    def __init__(self, engine: Engine, dialect: Dialect, *, clock: Clock | None = None,
                  max_new_series_per_request: int = 10_000) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
@@ -41,7 +41,7 @@ class BatchWriter:
         self._scope_ids: dict[bytes, int] = {}
         self._series_ids: dict[bytes, int] = {}
         self.series_ids = SeriesCatalog(max_new_series_per_request)
-        self._dialect = dialect = dialect_for(engine.url)
+        self._dialect = dialect
         self._sql = {
             "touch_resources": dialect.touch_resources_sql(),
             "new_series": _compiled_insert(engine, dialect.insert_ignoring_duplicates(series),
@@ -175,25 +175,23 @@ class _Pending:
 
 
 def _resource_row_id(conn: Connection, resource: Resource, now_ns: int) -> int:
-    found = conn.execute(
-        select(resources.c.id).where(resources.c.fingerprint == resource.key)).scalar()
-    if found is not None:
-        return found
-    return conn.execute(resources.insert().values(
-        fingerprint=resource.key, service_name=resource.service_name,
-        attributes=json.dumps(resource.attributes, sort_keys=True), first_seen_ns=now_ns,
-        last_seen_ns=now_ns,
-    )).inserted_primary_key[0]
+    return _row_id(conn, resources, resource.key, service_name=resource.service_name,
+                   attributes=attributes_json(resource.attributes), first_seen_ns=now_ns,
+                   last_seen_ns=now_ns)
 
 
 def _scope_row_id(conn: Connection, scope: Scope) -> int:
-    found = conn.execute(select(scopes.c.id).where(scopes.c.fingerprint == scope.key)).scalar()
+    return _row_id(conn, scopes, scope.key, name=scope.name, version=scope.version,
+                   attributes=attributes_json(scope.attributes))
+
+
+def _row_id(conn: Connection, table: Table, key: bytes, **values: object) -> int:
+    """The id of the row with fingerprint `key`, inserted with `values` when there is none."""
+    found = conn.execute(select(table.c.id).where(table.c.fingerprint == key)).scalar()
     if found is not None:
         return found
-    return conn.execute(scopes.insert().values(
-        fingerprint=scope.key, name=scope.name, version=scope.version,
-        attributes=json.dumps(scope.attributes, sort_keys=True),
-    )).inserted_primary_key[0]
+    return conn.execute(table.insert().values(fingerprint=key, **values)
+                        ).inserted_primary_key[0]
 
 
 def _compiled_insert(engine: Engine, statement, columns: tuple[str, ...]) -> tuple[str, bool]:
