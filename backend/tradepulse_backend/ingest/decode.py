@@ -101,7 +101,7 @@ def decode_traces(request: ExportTraceServiceRequest) -> DecodedBatch:
                 continue
             start, end = span.start_time_unix_nano, span.end_time_unix_nano
             if start > MAX_STORED or end > MAX_STORED:
-                field = "start_time_unix_nano" if start > MAX_STORED else "end_time_unix_nano"
+                field = _too_large(start_time_unix_nano=start, end_time_unix_nano=end)
                 batch.reject(1, f"span {span.name!r}: {OutOfRange(field)}")
                 continue
             name, body = span.name, span.SerializeToString()
@@ -128,8 +128,8 @@ def decode_logs(request: ExportLogsServiceRequest) -> DecodedBatch:
                 continue
             observed = record.observed_time_unix_nano
             if record.time_unix_nano > MAX_STORED or observed > MAX_STORED:
-                field = ("time_unix_nano" if record.time_unix_nano > MAX_STORED
-                         else "observed_time_unix_nano")
+                field = _too_large(time_unix_nano=record.time_unix_nano,
+                                   observed_time_unix_nano=observed)
                 batch.reject(1, f"log record: {OutOfRange(field)}")
                 continue
             body = record.SerializeToString()
@@ -243,8 +243,8 @@ def _by_attributes(batch: DecodedBatch, metric: _Metric, points) -> dict[bytes, 
         if read is None:  # a number point (gauge or sum)
             time_ns, start_ns = point.time_unix_nano, point.start_time_unix_nano
             if time_ns > MAX_STORED or start_ns > MAX_STORED:
-                batch.reject(1, f"metric {metric.message.name!r}: point "
-                                f"{OutOfRange(_number_field_out_of_range(time_ns))}")
+                field = _too_large(time_unix_nano=time_ns, start_time_unix_nano=start_ns)
+                batch.reject(1, f"metric {metric.message.name!r}: point {OutOfRange(field)}")
                 continue
             which = point.WhichOneof("value")
             record = (time_ns, start_ns, None if which is None else float(getattr(point, which)))
@@ -263,8 +263,9 @@ def _by_attributes(batch: DecodedBatch, metric: _Metric, points) -> dict[bytes, 
     return groups
 
 
-def _number_field_out_of_range(time_ns: int) -> str:
-    return "time_unix_nano" if time_ns > MAX_STORED else "start_time_unix_nano"
+def _too_large(**fields: int) -> str | None:
+    """The name of the first field whose value the store cannot hold, if any."""
+    return next((name for name, value in fields.items() if value > MAX_STORED), None)
 
 
 def _distribution_reader(kind: MetricKind):
@@ -279,11 +280,9 @@ def _distribution_reader(kind: MetricKind):
 
 
 def _check_distribution(record: Distribution) -> None:
-    for name, value in (("time_unix_nano", record.time_ns),
-                        ("start_time_unix_nano", record.start_ns), ("count", record.count),
-                        ("zero_count", record.zero_count)):
-        if value > MAX_STORED:
-            raise OutOfRange(name)
+    if field := _too_large(time_unix_nano=record.time_ns, start_time_unix_nano=record.start_ns,
+                           count=record.count, zero_count=record.zero_count):
+        raise OutOfRange(field)
     for name, counts in (("bucket_counts", record.bucket_counts),
                          ("positive.bucket_counts", record.positive_counts),
                          ("negative.bucket_counts", record.negative_counts)):
