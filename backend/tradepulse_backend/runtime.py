@@ -70,9 +70,7 @@ class Backend:
         """Register every worker, consumers before producers (they stop in reverse), and
         start them."""
         self.performance.start()
-        server = self.config.server
-        self.workers.service("writer", start=self.pipeline.start,
-                             stop=lambda timeout: self.pipeline.close(server.shutdown_timeout),
+        self.workers.service("writer", start=self.pipeline.start, stop=self.pipeline.close,
                              alive=lambda: self.pipeline.running)
         self._register_periodic()
         if self.config.ingest.grpc_port is not None:
@@ -105,7 +103,7 @@ class Backend:
 
     def _stop_grpc(self, timeout: float) -> None:
         if self._grpc is not None:
-            self._grpc.stop(self.config.server.shutdown_timeout).wait()
+            self._grpc.stop(timeout).wait()
 
     def _grpc_serving(self) -> bool:
         """True while the gRPC server runs: waiting zero seconds for its end times out."""
@@ -118,8 +116,7 @@ class Backend:
             return
         self._closed = True
         self.workers.stop(self.config.server.shutdown_timeout)
-        if self.performance.store is not None:
-            self.performance.persist()
+        self.performance.close()
         self.store.close()
         logger.info("backend stopped")
 

@@ -20,7 +20,6 @@ from pydantic import (
 
 from tradepulse import conventions as conv
 from tradepulse_backend.performance import exponential
-from tradepulse_backend.performance.exponential import ExponentialHistogram
 from tradepulse_backend.performance.inputs import Observation, Trade
 
 _BASE = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -149,7 +148,7 @@ class PortfolioUpdate(BaseModel):
                 latencies[_key(attrs)].append(order.latency_s)
         out = [self._point(conv.METRIC_ORDERS, _unkey(key), now, n) for key, n in counts.items()]
         out += [self._point(conv.METRIC_ORDER_DURATION, _unkey(key), now,
-                            histogram(conv.ORDER_LATENCY_BUCKETS_S, values))
+                            exponential.from_values(values))
                 for key, values in latencies.items()]
         return out
 
@@ -160,7 +159,7 @@ class PortfolioUpdate(BaseModel):
             attrs = {**_attrs(fill.symbol, fill.broker), conv.ATTR_SLIPPAGE_DIRECTION: direction}
             groups[_key(attrs)].append(abs(fill.slippage_bps))
         return [self._point(conv.METRIC_FILL_SLIPPAGE, _unkey(key), now,
-                            histogram(conv.SLIPPAGE_BUCKETS_BPS, values))
+                            exponential.from_values(values))
                 for key, values in groups.items()]
 
     def trades_closed(self) -> list[Trade]:
@@ -171,12 +170,6 @@ class PortfolioUpdate(BaseModel):
                       t.quantity, t.trade_return, os.urandom(24)) for t in self.trades]
 
 
-def histogram(bounds: tuple[float, ...], values: list[float]) -> ExponentialHistogram:
-    """`values` as the base-2 exponential histogram tradepulse's SDK aggregates them into, so
-    direct-feed percentiles are as precise as exported ones (about 1%); the instrument's
-    explicit `bounds` are what other SDKs use and are not needed here."""
-    del bounds
-    return exponential.from_values(values)
 
 
 def _attrs(symbol: str | None, broker: str | None) -> dict[str, str]:
