@@ -20,10 +20,9 @@ from tradepulse_backend.performance.inputs import (
     Histogram,
     IncreaseCursor,
     Observation,
-    exponential_of,
-    histogram_of,
+    value_of,
 )
-from tradepulse_backend.telemetry.records import MetricKind
+from tradepulse_backend.telemetry.records import Temporality
 
 _LEVELS = {
     conv.METRIC_PORTFOLIO_CASH: "cash",
@@ -85,13 +84,9 @@ class BotState:
 
 
 def observation_from_row(row: dict[str, Any]) -> Observation:
-    value = row["value"]
-    if row["kind"] == MetricKind.EXP_HISTOGRAM:
-        value = exponential_of(value)
-    elif not isinstance(value, float | int):
-        value = histogram_of(value)
     return Observation(row["service"], row["name"], row["attributes"], row["time_ns"],
-                       row["start_ns"], value, row["temporality"] == 1, row["monotonic"])
+                       row["start_ns"], value_of(row["kind"], row["value"]),
+                       row["temporality"] == Temporality.DELTA, row["monotonic"])
 
 
 def _on_value(state: BotState, obs: Observation, value: float) -> None:

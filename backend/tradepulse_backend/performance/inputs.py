@@ -16,7 +16,6 @@ from tradepulse_backend.telemetry.records import (
     DecodedBatch,
     Distribution,
     MetricKind,
-    NumberPoint,
     Temporality,
     TradeRecord,
 )
@@ -82,30 +81,19 @@ def observations(batch: DecodedBatch) -> Iterator[Observation]:
         if series.name not in MONITORED:
             continue
         delta = series.temporality == Temporality.DELTA
-        read = _READINGS.get(series.kind, _number_reading)
+        convert = DISTRIBUTION_VALUES.get(series.kind)
         for point in group.points:
-            time_ns, start_ns, value = read(point)
+            time_ns, start_ns, value = (point if convert is None else
+                                        (point.time_ns, point.start_ns, convert(point)))
             if value is not None:
                 yield Observation(series.resource.service_name, series.name, series.attributes,
                                   time_ns, start_ns, value, delta, series.monotonic)
-
-
-def _number_reading(point: NumberPoint) -> NumberPoint:
-    return point
-
-
-def _histogram_reading(point: Distribution) -> tuple[int, int, Histogram]:
-    return point.time_ns, point.start_ns, histogram_of(point)
 
 
 def histogram_of(point: Distribution) -> Histogram:
     """An explicit-bucket histogram point's buckets, sum and count."""
     return Histogram(point.bounds, tuple(float(c) for c in point.bucket_counts),
                      point.sum or 0.0, float(point.count))
-
-
-def _exponential_reading(point: Distribution) -> tuple[int, int, ExponentialHistogram]:
-    return point.time_ns, point.start_ns, exponential_of(point)
 
 
 def exponential_of(point: Distribution) -> ExponentialHistogram:
@@ -117,9 +105,15 @@ def exponential_of(point: Distribution) -> ExponentialHistogram:
         point.sum or 0.0, float(point.count), point.min, point.max)
 
 
-_READINGS = {MetricKind.HISTOGRAM: _histogram_reading,
-             MetricKind.EXP_HISTOGRAM: _exponential_reading}
-"""(time_ns, start_ns, value) of a point, by distribution kind; number points already are."""
+DISTRIBUTION_VALUES = {MetricKind.HISTOGRAM: histogram_of,
+                       MetricKind.EXP_HISTOGRAM: exponential_of}
+"""The monitor's value of a distribution point, by kind; a number point's value is itself."""
+
+
+def value_of(kind: str, value: float | Distribution) -> float | Histogram | ExponentialHistogram:
+    """A stored or decoded point's value as the monitor reads it."""
+    convert = DISTRIBUTION_VALUES.get(MetricKind(kind))
+    return value if convert is None else convert(value)
 
 
 def trades(batch: DecodedBatch) -> Iterator[Trade]:
