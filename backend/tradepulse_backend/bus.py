@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -52,6 +52,42 @@ class ReportReady:
     """A scheduled performance report was built."""
 
     report: Report
+
+
+@dataclass(frozen=True)
+class AlertChanged:
+    """An alert instance changed state (pending, firing, resolved, acknowledged, silenced).
+
+    `alert` is exactly the JSON object `GET /api/v1/alerts` returns for it."""
+
+    alert: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class NotificationChanged:
+    """An outbox row changed (queued, sent, retrying, failed, suppressed).
+
+    `notification` is exactly the JSON object `GET /api/v1/notifications` returns for it."""
+
+    notification: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class HealthChanged:
+    """A component's health status changed.
+
+    `component` is exactly the JSON object `GET /api/v1/health/components/<name>` returns."""
+
+    component: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class HealthSampled:
+    """A host sample (and the figures derived from it) was taken.
+
+    `sample` is exactly the JSON object `GET /api/v1/health` returns under `"metrics"`."""
+
+    sample: Mapping[str, Any]
 
 
 E = TypeVar("E")
