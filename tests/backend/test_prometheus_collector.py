@@ -1,0 +1,50 @@
+"""The /metrics collector in-process: what it exports is exactly what FAMILIES declares, read
+live at each scrape."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tradepulse_backend.dashboard.prometheus import FAMILIES, exported_series_names
+
+
+def _samples(app_client) -> dict[str, list]:
+    response = app_client.client.get("/metrics")
+    assert response.status_code == 200
+    found: dict[str, list] = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append(sample)
+    return found
+
+
+def test_every_exported_sample_is_a_declared_family(app_client):
+    app_client.backend.performance.update_portfolio_data(
+        {"service": "bot", "portfolio": "main", "portfolio_value": 1000.0, "cash": 10.0})
+    names = set(_samples(app_client))
+    assert names <= exported_series_names(), names - exported_series_names()
+    assert "tradepulse_portfolio_value" in names
+    assert len({family.name for family in FAMILIES}) == len(FAMILIES)
+
+
+def test_figures_are_read_at_scrape_time_not_cached(app_client):
+    monitor = app_client.backend.performance
+    monitor.update_portfolio_data({"service": "bot", "portfolio_value": 1000.0})
+    first = _samples(app_client)
+    app_client.clock.advance(60)
+    monitor.update_portfolio_data({"service": "bot", "portfolio_value": 1100.0})
+    second = _samples(app_client)
+    assert [s.value for s in first["tradepulse_portfolio_value"]] == [1000.0]
+    assert [s.value for s in second["tradepulse_portfolio_value"]] == [1100.0]
+    commits = second["tradepulse_ingest_commit_duration_seconds_count"][0].value
+    assert commits == first["tradepulse_ingest_commit_duration_seconds_count"][0].value + 1
+    (inf,) = [s for s in second["tradepulse_ingest_commit_duration_seconds_bucket"]
+              if s.labels["le"] == "+Inf"]
+    assert inf.value == commits
+
+
+def test_snapshot_labels_carry_service_and_portfolio(app_client):
+    app_client.backend.performance.update_portfolio_data(
+        {"service": "bot", "portfolio": "main", "portfolio_value": 500.0})
+    (sample,) = _samples(app_client)["tradepulse_portfolio_value"]
+    assert sample.labels == {"service": "bot", "portfolio": "main"}
