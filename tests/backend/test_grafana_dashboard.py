@@ -39,12 +39,16 @@ def _panels(dashboard: dict) -> list[dict]:
 def _expressions(dashboard: dict) -> list[str]:
     """Every PromQL expression: panel targets and the selectors of query variables."""
     exprs = [t["expr"] for p in _panels(dashboard) for t in p.get("targets", [])]
-    for variable in dashboard["templating"]["list"]:
+    for variable in _query_variables(dashboard):
         query = variable["query"]["query"]
         match = LABEL_VALUES.match(query)
         assert match, f"variable {variable['name']}: unexpected query {query!r}"
         exprs.append(match["selector"])
     return exprs
+
+
+def _query_variables(dashboard: dict) -> list[dict]:
+    return [v for v in dashboard["templating"]["list"] if v["type"] == "query"]
 
 
 def metric_names(expr: str) -> set[str]:
@@ -107,8 +111,12 @@ def test_the_dashboard_imports_with_a_prometheus_datasource_input():
             continue
         assert panel["datasource"]["uid"] == DATASOURCE, panel["title"]
         assert all(t["datasource"]["uid"] == DATASOURCE for t in panel["targets"]), panel["title"]
-    for variable in dashboard["templating"]["list"]:
+    for variable in _query_variables(dashboard):
         assert variable["datasource"]["uid"] == DATASOURCE
+    # Provisioned from a file there is no import to fill the input in: a datasource variable
+    # of the same name resolves ${DS_PROMETHEUS} to the default Prometheus instead.
+    (chooser,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+    assert (chooser["name"], chooser["query"]) == ("DS_PROMETHEUS", "prometheus")
 
 
 def test_the_dashboard_has_every_section_and_no_overlapping_panels():
