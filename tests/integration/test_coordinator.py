@@ -1,0 +1,170 @@
+"""MonitoringCoordinator: the whole backend inside a bot's process. The SDK's global providers
+can be set once per process, so the end-to-end cases run a bot script in a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from tradepulse_backend.config import ConfigError
+from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator
+
+BOT = textwrap.dedent("""
+    import json, sys, urllib.request
+    from tradepulse_backend.coordinator import MonitoringCoordinator
+
+    class PortfolioManager:
+        name, currency = "main", "USD"
+        total_value, cash = 250_000.0, 50_000.0
+        positions = {"AAPL": {"quantity": 10, "market_value": 1_900.0}}
+
+    class RiskManager:
+        name, var, var_limit = "main", 4_000.0, 5_000.0
+
+    class ExecutionEngine:
+        brokers = {"paper": True}
+        open_orders = 3
+
+    config = {"monitoring": {"ingest": {"port": 0, "grpc_port": 0}, "dashboard": {"port": 0},
+                             "storage": {"data_dir": sys.argv[1]}}}
+    with MonitoringCoordinator(config, service_name="embedded-bot") as coordinator:
+        coordinator.register_portfolio_manager(PortfolioManager())
+        coordinator.register_risk_manager(RiskManager())
+        coordinator.register_execution_engine(ExecutionEngine())
+        assert coordinator.flush()
+        snapshot = coordinator.performance_monitor.get_current_performance("embedded-bot")
+        url = coordinator.get_dashboard_url()
+        with urllib.request.urlopen(url + "metrics", timeout=10) as response:
+            exposition = response.read().decode()
+        with urllib.request.urlopen(url + "api/v1/performance?service=embedded-bot",
+                                    timeout=10) as response:
+            rest = json.load(response)["performance"]
+        status = coordinator.get_monitoring_status()
+    print(json.dumps({"value": snapshot.portfolio_value, "var_limit_usage":
+                      snapshot.var_limit_usage, "portfolio": snapshot.portfolio,
+                      "rest": rest[0]["portfolio_value"], "sdk": status["sdk"],
+                      "exposition": exposition, "dashboard": url,
+                      "otlp": status["urls"]["otlp_http"], "healthy": status["healthy"]}))
+""")
+
+OWN_PROVIDER_BOT = textwrap.dedent("""
+    import json, sys
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from tradepulse_backend.coordinator import MonitoringCoordinator
+
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+    class PortfolioManager:
+        total_value = 1234.0
+
+    config = {"monitoring": {"ingest": {"port": 0, "grpc_port": None}, "dashboard": {"port": 0},
+                             "storage": {"data_dir": sys.argv[1]}}}
+    with MonitoringCoordinator(config) as coordinator:
+        coordinator.register_portfolio_manager(PortfolioManager())
+        data = reader.get_metrics_data()
+        coordinator.flush()
+        services = coordinator.performance_monitor.services()
+        configured = coordinator.sdk_configured
+    points = [p.value for rm in data.resource_metrics for sm in rm.scope_metrics
+              for m in sm.metrics if m.name == "trading.portfolio.value"
+              for p in m.data.data_points]
+    print(json.dumps({"configured": configured, "points": points, "services": services}))
+""")
+
+
+def _run(script: str, tmp_path) -> dict:
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "data")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _refused(url: str) -> bool:
+    host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    with socket.socket() as probe:
+        return probe.connect_ex((host, int(port))) != 0
+
+
+def test_registered_components_reach_the_embedded_backend_through_the_sdk(tmp_path):
+    found = _run(BOT, tmp_path)
+    assert found["sdk"] == {"configured_by_coordinator": True, "endpoint": found["otlp"]}
+    assert (found["value"], found["portfolio"], found["rest"]) == (250_000.0, "main", 250_000.0)
+    assert found["var_limit_usage"] == pytest.approx(0.8)
+    assert ('tradepulse_portfolio_value{portfolio="main",service="embedded-bot"} 250000.0'
+            in found["exposition"])
+    assert found["healthy"] is True
+    assert _refused(found["dashboard"]) and _refused(found["otlp"])
+
+
+def test_a_bot_with_its_own_sdk_provider_keeps_its_exporter(tmp_path):
+    found = _run(OWN_PROVIDER_BOT, tmp_path)
+    assert found["configured"] is False
+    assert found["points"] == [1234.0]
+    assert found["services"] == []
+
+
+def _section(tmp_path) -> dict:
+    return {"ingest": {"port": 0, "grpc_port": None}, "dashboard": {"port": 0},
+            "storage": {"data_dir": str(tmp_path / "data")}}
+
+
+def test_config_comes_as_a_host_manager_dict_section_model_or_yaml_path(tmp_path):
+    section = _section(tmp_path)
+    expected = MonitoringConfig.model_validate(section)
+
+    class ConfigManager:
+        config = {"monitoring": section, "trading": {"symbols": ["AAPL"]}}
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"monitoring": section}))
+    for source in (ConfigManager(), {"monitoring": section}, section, expected, path, str(path)):
+        assert MonitoringCoordinator(source).config == expected, source
+
+
+def test_bad_config_names_the_key_path(tmp_path):
+    class ConfigManager:
+        config = {"trading": {}}
+
+    with pytest.raises(ConfigError, match="no 'monitoring' section"):
+        MonitoringCoordinator(ConfigManager())
+    with pytest.raises(ConfigError, match=r"monitoring\.dashboard\.port"):
+        MonitoringCoordinator({"monitoring": {"dashboard": {"port": "eighty"}}})
+    with pytest.raises(TypeError, match="not int"):
+        MonitoringCoordinator(8080)
+
+
+def test_async_with_and_with_start_and_stop_every_listener(tmp_path):
+    async def use() -> dict[str, str]:
+        async with MonitoringCoordinator(_section(tmp_path), configure_sdk=False) as running:
+            assert not _refused(running.get_dashboard_url())
+            return dict(running.urls)
+
+    urls = asyncio.run(use())
+    assert _refused(urls["dashboard"]) and _refused(urls["otlp_http"])
+    with MonitoringCoordinator(_section(tmp_path), configure_sdk=False) as coordinator:
+        assert coordinator.get_monitoring_status()["running"] is True
+    coordinator.shutdown()
+    assert coordinator.get_monitoring_status()["running"] is False
+    with pytest.raises(RuntimeError, match="shut down"):
+        coordinator.start()
+
+
+def test_a_port_in_use_fails_start_and_leaves_nothing_running(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        section = {**_section(tmp_path), "dashboard": {"port": taken.getsockname()[1]}}
+        coordinator = MonitoringCoordinator(section, configure_sdk=False)
+        with pytest.raises(OSError):
+            coordinator.start()
+    assert coordinator.backend is None and coordinator.get_dashboard_url() is None
