@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 Signal = Literal["traces", "metrics", "logs"]
@@ -52,7 +60,18 @@ def _header_value(value: SecretStr) -> SecretStr:
     return value
 
 
-Url = Annotated[str, AfterValidator(_http_url)]
+def masked_url(value: str) -> str:
+    """The URL with any password and query masked (both may hold credentials), for dumps."""
+    parts = urlsplit(value)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:{MASK}@{netloc.rsplit('@', 1)[1]}"
+    return urlunsplit((parts.scheme, netloc, parts.path, MASK if parts.query else "", ""))
+
+
+MASK = "********"
+Url = Annotated[str, AfterValidator(_http_url),
+                PlainSerializer(masked_url, return_type=str, when_used="json")]
 HeaderName = Annotated[str, AfterValidator(_header_name)]
 HeaderValue = Annotated[SecretStr, AfterValidator(_header_value)]
 
@@ -117,8 +136,9 @@ class ForwardingDestination(BaseModel):
         own = getattr(self, f"{signal}_endpoint")
         if own is not None:
             return own
-        base = self.endpoint or ""
-        return f"{base}{'' if base.endswith('/') else '/'}v1/{signal}"
+        parts = urlsplit(self.endpoint or "")
+        path = f"{parts.path}{'' if parts.path.endswith('/') else '/'}v1/{signal}"
+        return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def _unique_names(destinations: list[ForwardingDestination]) -> list[ForwardingDestination]:
