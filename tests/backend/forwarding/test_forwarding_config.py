@@ -103,3 +103,16 @@ def test_bad_forwarding_config_names_the_key_path(tmp_path, text, expected):
 def test_a_bad_url_error_never_echoes_the_url(tmp_path):
     errors = _errors(tmp_path, "    - {name: a, endpoint: 'https://user:pass word@host'}\n")
     assert errors and not any("pass word" in error for error in errors)
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path):
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Forwarding telemetry to other vendors", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "readme.yaml").write_text(example)
+    config = load_config(tmp_path / "readme.yaml",
+                         environ={**ENV, "HONEYCOMB_API_KEY": "hc-key"})
+    honeycomb, tempo = config.forwarding
+    assert honeycomb.url("logs") == "https://api.honeycomb.io/v1/logs"
+    assert tempo.url("traces") == "http://127.0.0.1:4319/v1/traces"
+    assert tempo.services == ["momentum-bot"]
