@@ -37,6 +37,7 @@ ENCODINGS = ("identity", "gzip")
 CURSOR_FILE = "cursor.json"
 LOCK_FILE = "lock"
 SEGMENT_SUFFIX = ".seg"
+CURSOR_EVERY = 32
 
 
 class SpoolLocked(Exception):
@@ -78,6 +79,7 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes or max(64 * 1024, min(8 * 1024 * 1024, max_bytes // 8))
         self.appended = 0
+        self._unsaved = 0
         self.dropped = 0
         self.dropped_bytes = 0
         self._lock = threading.Lock()
@@ -90,7 +92,7 @@ class Spool:
         self._segments = self._recover()
         self._write_id = (self._segments[-1] + 1) if self._segments else 1
         self._segments.append(self._write_id)
-        self._writer = open(self._segment_path(self._write_id), "ab")  # noqa: SIM115
+        self._writer = open(self._segment_path(self._write_id), "ab", buffering=0)  # noqa: SIM115
         self._write_offset = 0
         self._readers: dict[int, object] = {}
         self._advance_cursor()
@@ -119,7 +121,6 @@ class Spool:
                                  CONTENT_TYPES.index(content_type), ENCODINGS.index(encoding),
                                  zlib.crc32(body))
             self._writer.write(header + body)
-            self._writer.flush()
             self._entries.append(Entry(self._write_id, self._write_offset, len(body),
                                        enqueued_ns, signal, content_type, encoding))
             self._write_offset += size
@@ -146,7 +147,7 @@ class Spool:
         self._writer.close()
         self._write_id += 1
         self._segments.append(self._write_id)
-        self._writer = open(self._segment_path(self._write_id), "ab")  # noqa: SIM115
+        self._writer = open(self._segment_path(self._write_id), "ab", buffering=0)  # noqa: SIM115
         self._write_offset = 0
 
     # --- reading (the destination's sender) -----------------------------------------------
@@ -163,12 +164,19 @@ class Spool:
 
     def complete(self, entry: Entry) -> None:
         """Remove `entry` (sent, or given up on) if it is still the oldest: an entry dropped
-        for room while it was being sent is already gone."""
+        for room while it was being sent is already gone.
+
+        The cursor is written every CURSOR_EVERY completions, when the queue empties, when a
+        segment is left behind, and on close: fewer file writes on the sender's path, at the
+        price of resending at most that many requests after a crash (never after a stop)."""
         with self._lock:
             if self._entries and self._entries[0] is entry:
                 self._entries.popleft()
                 self._bytes -= entry.size
-                self._advance_cursor()
+                self._unsaved += 1
+                if (self._unsaved >= CURSOR_EVERY or not self._entries
+                        or self._entries[0].segment != entry.segment):
+                    self._advance_cursor()
 
     def _reader(self, segment: int):
         handle = self._readers.get(segment)
@@ -184,6 +192,7 @@ class Spool:
         else:
             segment, offset = self._write_id, self._write_offset
         self._save_cursor(segment, offset)
+        self._unsaved = 0
         while self._segments and self._segments[0] < segment:
             old = self._segments.pop(0)
             handle = self._readers.pop(old, None)
@@ -211,6 +220,8 @@ class Spool:
             if self._closed:
                 return
             self._closed = True
+            if self._unsaved:
+                self._advance_cursor()
             self._writer.close()
             for handle in self._readers.values():
                 handle.close()
