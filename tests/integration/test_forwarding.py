@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import gzip
 
+import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -127,3 +129,17 @@ def test_what_is_queued_when_a_stops_is_sent_after_it_restarts(start_server, rec
     assert [r.body for r in recorder.received] == [gzipped.get(i, b) for i, b in enumerate(bodies)]
     assert [r.headers.get("content-encoding") for r in recorder.received] == \
         [None, "gzip"] * 3
+
+
+def test_a_request_received_over_grpc_is_forwarded_as_its_protobuf_bytes(start_server,
+                                                                          recorder):
+    a = start_server(_forwarding(recorder))
+    [body] = _numbered_requests(1, "grpc")
+    with grpc.insecure_channel(a.grpc) as channel:
+        trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+            trace_service_pb2.ExportTraceServiceRequest.FromString(body), timeout=10)
+    wait_until(lambda: _drained(a, "recorder", 1), what="forwarding of the gRPC request")
+    [received] = recorder.received
+    assert (received.path, received.body) == ("/v1/traces", body)
+    assert received.headers["content-type"] == "application/x-protobuf"
+    assert "content-encoding" not in received.headers
