@@ -3,9 +3,13 @@ surviving a restart, a torn last record and a second process."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from tradepulse_backend.forwarding.spool import HEADER, Spool, SpoolLocked
+from tradepulse_backend.forwarding.spool import CURSOR_EVERY, HEADER, Spool, SpoolLocked
 
 PROTOBUF = "application/x-protobuf"
 
@@ -115,3 +119,23 @@ def test_a_second_process_cannot_open_the_same_queue(tmp_path):
         Spool(tmp_path / "q", max_bytes=1 << 20)
     spool.close()
     Spool(tmp_path / "q", max_bytes=1 << 20).close()
+
+
+def test_a_crash_loses_nothing_and_resends_at_most_the_unsaved_completions(tmp_path):
+    script = (
+        "import os, sys\n"
+        "from tradepulse_backend.forwarding.spool import Spool\n"
+        "spool = Spool(__import__('pathlib').Path(sys.argv[1]), max_bytes=1 << 20)\n"
+        "for i in range(40):\n"
+        "    spool.append(b'r%d' % i, signal='traces', content_type='application/x-protobuf',\n"
+        "                 encoding='identity', enqueued_ns=i)\n"
+        "for _ in range(36):\n"
+        "    spool.complete(spool.peek().entry)\n"
+        "os._exit(0)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "q")], check=True, env=env,
+                   timeout=60)
+
+    bodies = _drain(Spool(tmp_path / "q", max_bytes=1 << 20))
+    assert bodies[-4:] == [b"r36", b"r37", b"r38", b"r39"], "nothing unsent is lost"
+    assert len(bodies) <= 4 + CURSOR_EVERY and bodies[0] == b"r%d" % (40 - len(bodies))
