@@ -120,7 +120,14 @@ class Spool:
             header = HEADER.pack(MAGIC, enqueued_ns, len(body), SIGNALS.index(signal),
                                  CONTENT_TYPES.index(content_type), ENCODINGS.index(encoding),
                                  zlib.crc32(body))
-            self._writer.write(header + body)
+            try:
+                self._write_record(header + body)
+            except OSError as error:
+                self.dropped += 1
+                self.dropped_bytes += len(body)
+                logger.error("forwarding queue %s: dropped a %s request, cannot write it: %s",
+                             self.directory.name, signal, error)
+                return False
             self._entries.append(Entry(self._write_id, self._write_offset, len(body),
                                        enqueued_ns, signal, content_type, encoding))
             self._write_offset += size
@@ -128,6 +135,17 @@ class Spool:
             self.appended += 1
         self.ready.set()
         return True
+
+    def _write_record(self, record: bytes) -> None:
+        """Write all of `record` at the end of the segment; on failure (disk full) cut the
+        segment back so no partial record is left for the next append to follow."""
+        view = memoryview(record)
+        try:
+            while view:
+                view = view[self._writer.write(view):]
+        except OSError:
+            self._writer.truncate(self._write_offset)
+            raise
 
     def _drop_oldest_for(self, size: int) -> None:
         """Make room for `size` bytes by dropping the oldest entries (caller holds the lock)."""
