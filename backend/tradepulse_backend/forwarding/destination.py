@@ -79,6 +79,9 @@ class Destination:
         item = self.spool.peek()
         if item is None:
             return None
+        if item.entry.signal not in self._signals:
+            self._give_up(item, f"{item.entry.signal} is no longer in signals")
+            return 0.0
         age_s = (self._clock.now_ns() - item.entry.enqueued_ns) / 1e9
         if age_s > self.config.max_age:
             self._give_up(item, f"older than max_age ({self.config.max_age:g} s) unsent")

@@ -225,3 +225,17 @@ def test_per_signal_urls_are_used_as_given(tmp_path, recorder):
     assert recorder.received[0].path == "/custom/path"
     assert config.url("metrics") == "http://127.0.0.1:9/v1/metrics"
     destination.close()
+
+
+def test_requests_of_a_signal_dropped_from_the_config_are_given_up_after_a_restart(
+        tmp_path, recorder):
+    first = _destination(tmp_path, recorder)
+    recorder.stop()
+    first.submit(_committed(_request("bot")))
+    first.close()
+    recorder.start()
+    again = _destination(tmp_path, recorder, signals=["metrics"])
+    assert again.step() == 0.0 and again.step() is None
+    assert recorder.received == []
+    assert again.stats()["failed"] == 1 and "no longer" in again.stats()["last_error"]
+    again.close()
