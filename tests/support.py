@@ -35,7 +35,7 @@ class RunningServer:
         if storage_url is not None:
             section["storage"] = {"url": storage_url}
         for key, value in (monitoring or {}).items():
-            section[key] = {**section.get(key, {}), **value}
+            section[key] = {**section.get(key, {}), **value} if isinstance(value, dict) else value
         self.config_path.write_text(yaml.safe_dump({"monitoring": section}))
         self.stderr_lines: list[str] = []
         self.process = subprocess.Popen(
@@ -141,7 +141,7 @@ class InProcessApp:
 
         section = {"ingest": {"grpc_port": None}, "storage": {"data_dir": str(data_dir)}}
         for key, value in (monitoring or {}).items():
-            section[key] = {**section.get(key, {}), **value}
+            section[key] = {**section.get(key, {}), **value} if isinstance(value, dict) else value
         self.clock = ManualClock()
         self.backend = Backend(MonitoringConfig(**section), clock=self.clock)
         self.backend.start()

@@ -16,6 +16,7 @@ from tradepulse_backend import __version__
 from tradepulse_backend.bus import EventBus, ReportReady
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.forwarding import Forwarder
 from tradepulse_backend.ingest.auth import ApiKeys
 from tradepulse_backend.ingest.pipeline import WritePipeline
 from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
@@ -47,12 +48,14 @@ class Backend:
             group_max_records=config.ingest.write_batch_max_records,
             commit_timeout=config.ingest.commit_timeout,
         )
+        self.forwarding = Forwarder(config.forwarding, config.storage.data_dir,
+                                    clock=self.clock, version=self.version)
         self.keys = ApiKeys(tuple(key.get_secret_value() for key in config.ingest.api_keys))
         self.receiver = OtlpReceiver(ReceiverSettings(
             keys=self.keys,
             max_body_bytes=config.ingest.max_body_bytes,
             retry_after_seconds=config.ingest.retry_after_seconds,
-        ), self.pipeline)
+        ), self.pipeline, on_committed=self._committed_listener())
         self.performance = PerformanceMonitor(config.performance_monitor, store=self.store,
                                               bus=self.bus, pipeline=self.pipeline,
                                               clock=self.clock)
@@ -70,6 +73,7 @@ class Backend:
         """Register every worker, consumers before producers (they stop in reverse), and
         start them."""
         self.performance.start()
+        self.forwarding.register(self.workers)
         self.workers.service("writer", start=self.pipeline.start, stop=self.pipeline.close,
                              alive=lambda: self.pipeline.running)
         self._register_periodic()
@@ -98,8 +102,14 @@ class Backend:
         self._grpc, port = start_grpc_server(
             ingest.host, ingest.grpc_port,
             keys=self.keys, pipeline=self.pipeline,
-            max_message_bytes=ingest.max_body_bytes, threads=self.config.server.ingest_threads)
+            max_message_bytes=ingest.max_body_bytes, threads=self.config.server.ingest_threads,
+            on_committed=self._committed_listener())
         self.urls["otlp_grpc"] = f"{ingest.host}:{port}"
+
+    def _committed_listener(self):
+        """The receivers' hook for committed requests: forwarding's queues, when configured
+        (None keeps the ingest path free of it)."""
+        return self.forwarding.submit if self.forwarding.enabled else None
 
     def _stop_grpc(self, timeout: float) -> None:
         if self._grpc is not None:
@@ -117,6 +127,7 @@ class Backend:
         self._closed = True
         self.workers.stop(self.config.server.shutdown_timeout)
         self.performance.close()
+        self.forwarding.close()
         self.store.close()
         logger.info("backend stopped")
 

@@ -12,7 +12,7 @@ PACKAGE = "tradepulse_backend"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"bus", "clock", "config", "workers", "__init__"}),
     frozenset({"telemetry"}),
-    frozenset({"store", "ingest"}),
+    frozenset({"store", "ingest", "forwarding"}),
     frozenset({"performance"}),
     frozenset({"alerting", "health"}),
     frozenset({"dashboard"}),

@@ -117,6 +117,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "url": None,
             },
             "server": {"ingest_threads": 16, "api_threads": 8, "shutdown_timeout": 10.0},
+            "forwarding": [],
         }
     }
 

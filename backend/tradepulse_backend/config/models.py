@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tradepulse_backend.config import templates
+from tradepulse_backend.config.forwarding import ForwardingDestinations
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +297,7 @@ class MonitoringConfig(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    forwarding: ForwardingDestinations = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _listeners_do_not_collide(self) -> MonitoringConfig:

@@ -19,6 +19,7 @@ from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
 from tradepulse_backend.ingest.auth import UNAUTHORIZED, ApiKeys
+from tradepulse_backend.ingest.committed import CommitListener, CommittedRequest
 from tradepulse_backend.ingest.decode import REQUEST_TYPES, decode_request
 from tradepulse_backend.ingest.otlp_json import OtlpJsonError, parse_json
 from tradepulse_backend.ingest.pipeline import PipelineClosed, QueueFull, WriteFailed, WritePipeline
@@ -54,10 +55,12 @@ class HttpError(Exception):
 class OtlpReceiver:
     """WSGI callable; one instance per server, shared by the request threads."""
 
-    def __init__(self, settings: ReceiverSettings, pipeline: WritePipeline) -> None:
+    def __init__(self, settings: ReceiverSettings, pipeline: WritePipeline,
+                 on_committed: CommitListener | None = None) -> None:
         self._settings = settings
         self._keys = settings.keys
         self._pipeline = pipeline
+        self._on_committed = on_committed
 
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
         content_type = _media_type(environ.get("CONTENT_TYPE", ""))
@@ -86,11 +89,22 @@ class OtlpReceiver:
         if content_type not in (PROTOBUF, JSON):
             raise HttpError(415, f"unsupported content type {content_type!r}; "
                                  f"send {PROTOBUF} or {JSON}")
-        raw = self._decompressed(environ, self._read_body(environ))
+        body = self._read_body(environ)
+        raw = self._decompressed(environ, body)
         request = _parse(signal, raw, content_type)
         batch = _decode(signal, request, self._pipeline.series_ids)
         self._store(batch)
+        if self._on_committed is not None and batch.accepted:
+            encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower() or "identity"
+            self._hand_on(CommittedRequest(signal, body, content_type, encoding, request))
         return _encode(export_response(batch), content_type), []
+
+    def _hand_on(self, committed: CommittedRequest) -> None:
+        """Give a committed request to the listener; its failure never fails the request."""
+        try:
+            self._on_committed(committed)
+        except Exception:
+            logger.exception("on-committed listener failed for a %s request", committed.signal)
 
     def _authorize(self, environ: dict) -> None:
         if not self._keys.accepts(environ.get("HTTP_AUTHORIZATION")):

@@ -81,6 +81,7 @@ def status():
                      "restoring": b.performance.restoring,
                      "backlog": b.performance.backlog,
                      "skipped_points": b.performance.skipped_points},
+        forwarding=b.forwarding.stats(),
         config=redacted(b.config),
     )
 
