@@ -334,6 +334,7 @@ class MonitoringCoordinator:
                           "websockets": backend.websockets.stats()},
             "alerting": None,
             "health": None,
+            "forwarding": backend.forwarding.stats(),
             "last_errors": [
                 *({"source": f"worker {w['name']}", "error": w["last_error"]}
                   for w in workers if w.get("last_error")),

@@ -3,9 +3,17 @@ live at each scrape."""
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
+import socket
 
+from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.test import Client
+
+from tests.integration.otlp_samples import json_trace
+from tradepulse_backend.app import create_app
+from tradepulse_backend.clock import ManualClock
+from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.dashboard.prometheus import FAMILIES, exported_series_names
+from tradepulse_backend.runtime import Backend
 
 
 def _samples(app_client) -> dict[str, list]:
@@ -48,3 +56,30 @@ def test_snapshot_labels_carry_service_and_portfolio(app_client):
         {"service": "bot", "portfolio": "main", "portfolio_value": 500.0})
     (sample,) = _samples(app_client)["tradepulse_portfolio_value"]
     assert sample.labels == {"service": "bot", "portfolio": "main"}
+
+
+def test_forwarding_counters_are_exported_per_destination(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    config = MonitoringConfig(
+        ingest={"grpc_port": None}, storage={"data_dir": str(tmp_path)},
+        forwarding=[{"name": "recorder", "endpoint": f"http://127.0.0.1:{closed_port}"}])
+    backend = Backend(config, clock=ManualClock())
+    backend.start()
+    try:
+        response = Client(backend.receiver).post(
+            "/v1/traces", data=json_trace(), headers={"Content-Type": "application/json"})
+        assert response.status_code == 200
+        samples = {(s.name, s.labels.get("destination")): s.value
+                   for family in text_string_to_metric_families(
+                       create_app(backend=backend).test_client().get("/metrics")
+                       .get_data(as_text=True))
+                   for s in family.samples}
+        stats = backend.forwarding.stats()["recorder"]
+        assert samples[("tradepulse_forwarding_enqueued_requests_total", "recorder")] == 1
+        assert samples[("tradepulse_forwarding_queue_requests", "recorder")] == \
+            stats["queue_requests"] == 1
+        assert samples[("tradepulse_forwarding_sent_requests_total", "recorder")] == 0
+    finally:
+        backend.close()

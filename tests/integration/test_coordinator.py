@@ -152,7 +152,8 @@ def test_async_with_and_with_start_and_stop_every_listener(tmp_path):
     urls = asyncio.run(use())
     assert _refused(urls["dashboard"]) and _refused(urls["otlp_http"])
     with MonitoringCoordinator(_section(tmp_path), configure_sdk=False) as coordinator:
-        assert coordinator.get_monitoring_status()["running"] is True
+        status = coordinator.get_monitoring_status()
+        assert status["running"] is True and status["forwarding"] == {}
     coordinator.shutdown()
     assert coordinator.get_monitoring_status()["running"] is False
     with pytest.raises(RuntimeError, match="shut down"):

@@ -193,20 +193,38 @@ ALERTS = Family("ALERTS", "gauge",
 OUTBOX_BACKLOG = Family("tradepulse_alert_outbox_backlog", "gauge",
                         "Notifications waiting in the outbox, per channel.", ("channel",))
 FORWARDING_COUNTERS = {
-    # forwarding.stats() key: family
+    # forwarding.stats() key per destination: family
+    "queued": Family("tradepulse_forwarding_enqueued_requests", "counter",
+                     "Committed requests queued for a forwarding destination.", ("destination",)),
     "sent": Family("tradepulse_forwarding_sent_requests", "counter",
                    "Requests a forwarding destination accepted.", ("destination",)),
+    "retried": Family("tradepulse_forwarding_retried_attempts", "counter",
+                      "Send attempts that will be retried (408, 429, 5xx, network errors).",
+                      ("destination",)),
     "failed": Family("tradepulse_forwarding_failed_requests", "counter",
-                     "Requests dropped after their retries.", ("destination",)),
-    "retries": Family("tradepulse_forwarding_retries", "counter",
-                      "Send attempts retried.", ("destination",)),
+                     "Requests given up (permanent 4xx, max_attempts or max_age).",
+                     ("destination",)),
+    "dropped": Family("tradepulse_forwarding_dropped_requests", "counter",
+                      "Requests not queued because the queue was full or the disk failed.",
+                      ("destination",)),
+    "filtered": Family("tradepulse_forwarding_filtered_requests", "counter",
+                       "Requests with no data for the destination's services or signals.",
+                       ("destination",)),
 }
-FORWARDING_QUEUED = Family("tradepulse_forwarding_queued_requests", "gauge",
-                           "Requests waiting to be forwarded.", ("destination",))
+FORWARDING_GAUGES = {
+    "queue_requests": Family("tradepulse_forwarding_queue_requests", "gauge",
+                             "Requests waiting to be forwarded.", ("destination",)),
+    "queue_bytes": Family("tradepulse_forwarding_queue_bytes", "gauge",
+                          "Bytes of requests waiting to be forwarded.", ("destination",)),
+    "oldest_age_s": Family("tradepulse_forwarding_oldest_queued_age_seconds", "gauge",
+                           "Age of the oldest request waiting to be forwarded.",
+                           ("destination",)),
+}
 
 OPTIONAL_FAMILIES = (
     *(Family(name, "gauge", doc) for name, doc in HOST_GAUGES.values()),
-    COMPONENT_STATUS, ALERTS, OUTBOX_BACKLOG, *FORWARDING_COUNTERS.values(), FORWARDING_QUEUED,
+    COMPONENT_STATUS, ALERTS, OUTBOX_BACKLOG, *FORWARDING_COUNTERS.values(),
+    *FORWARDING_GAUGES.values(),
 )
 
 FAMILIES: tuple[Family, ...] = (*PERFORMANCE_FAMILIES, *BACKEND_FAMILIES, *OPTIONAL_FAMILIES)
@@ -358,16 +376,13 @@ class BackendCollector(Collector):
         forwarding = getattr(self.backend, "forwarding", None)
         if forwarding is None:
             return
-        counters = {key: family.new() for key, family in FORWARDING_COUNTERS.items()}
-        queued = FORWARDING_QUEUED.new()
+        families = {key: family.new() for key, family in
+                    (*FORWARDING_COUNTERS.items(), *FORWARDING_GAUGES.items())}
         for destination, stats in sorted(forwarding.stats().items()):
-            for key, family in counters.items():
+            for key, family in families.items():
                 if (number := _finite(stats.get(key))) is not None:
                     family.add_metric([destination], number)
-            if (number := _finite(stats.get("queued"))) is not None:
-                queued.add_metric([destination], number)
-        yield from counters.values()
-        yield queued
+        yield from families.values()
 
 
 def _single(family: Family, value: float, labels: list[str] | None = None) -> Metric:
