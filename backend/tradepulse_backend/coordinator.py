@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,37 @@ def monitoring_config(source: Any) -> MonitoringConfig:
                         f"dict, a MonitoringConfig or a YAML path, not {type(source).__name__}")
     section = source.get(ROOT_KEY, source)
     return load_config(None, overrides=dict(section or {}))
+
+
+def heartbeat(handle: ObservedObject, target: object) -> Callable[[], tuple[str, str]]:
+    """A health check reading the figures the SDK's observe callback reads (first attribute
+    name found, called if it is a method): the component is healthy while they read without
+    error, unhealthy when one raises or observation was stopped."""
+
+    def check() -> tuple[str, str]:
+        if not handle.active:
+            return "unhealthy", f"{handle.kind} {handle.name!r} is no longer observed"
+        read = 0
+        for names in handle.reads.values():
+            for attribute in names:
+                try:
+                    value = getattr(target, attribute, _ABSENT)
+                    if value is _ABSENT:
+                        continue
+                    if callable(value):
+                        value()
+                except Exception as error:
+                    return "unhealthy", f"reading {attribute} raised {type(error).__name__}"
+                read += 1
+                break
+        if read == 0:
+            return "degraded", f"{handle.kind} {handle.name!r} has none of the figures read"
+        return "healthy", f"{read} figures read"
+
+    return check
+
+
+_ABSENT = object()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -275,24 +306,27 @@ class MonitoringCoordinator:
         (`tradepulse.observe_portfolio_manager`)."""
         handle = tradepulse.observe_portfolio_manager(portfolio_manager, name=name,
                                                       currency=currency)
-        return self._register("portfolio_manager", handle)
+        return self._register("portfolio_manager", handle, portfolio_manager)
 
     def register_risk_manager(self, risk_manager: object, *, name: str | None = None,
                               currency: str | None = None) -> ObservedObject:
         """Publish the risk manager's VaR, exposures and limits at every export."""
         handle = tradepulse.observe_risk_manager(risk_manager, name=name, currency=currency)
-        return self._register("risk_manager", handle)
+        return self._register("risk_manager", handle, risk_manager)
 
     def register_execution_engine(self, execution_engine: object, *,
                                   broker: str | None = None) -> ObservedObject:
         """Publish the execution engine's broker connectivity and open orders at every export."""
         handle = tradepulse.observe_execution_engine(execution_engine, broker=broker)
-        return self._register("execution_engine", handle)
+        return self._register("execution_engine", handle, execution_engine)
 
-    def _register(self, kind: str, handle: ObservedObject) -> ObservedObject:
+    def _register(self, kind: str, handle: ObservedObject, target: object) -> ObservedObject:
         component = kind if kind not in self._components else f"{kind}:{handle.name}"
         with self._lock:
             self._components[component] = handle
+        health = self.system_health_monitor
+        if health is not None:
+            health.register_health_checker(component, heartbeat(handle, target))
         logger.info("observing %s as component %r", handle, component)
         return handle
 

@@ -13,8 +13,9 @@ import textwrap
 import pytest
 import yaml
 
+import tradepulse
 from tradepulse_backend.config import ConfigError
-from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator
+from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator, heartbeat
 
 BOT = textwrap.dedent("""
     import json, sys, urllib.request
@@ -169,3 +170,29 @@ def test_a_port_in_use_fails_start_and_leaves_nothing_running(tmp_path):
         with pytest.raises(OSError):
             coordinator.start()
     assert coordinator.backend is None and coordinator.get_dashboard_url() is None
+
+
+def test_the_component_heartbeat_follows_the_figures_the_sdk_reads():
+    class Flaky:
+        name = "flaky-heartbeat"
+        broken = False
+        cash = 10.0
+
+        @property
+        def total_value(self) -> float:
+            if self.broken:
+                raise ConnectionError("price feed down")
+            return 100.0
+
+    target = Flaky()
+    handle = tradepulse.observe_portfolio_manager(target)
+    check = heartbeat(handle, target)
+    try:
+        assert check()[0] == "healthy"
+        target.broken = True
+        assert check() == ("unhealthy", "reading total_value raised ConnectionError")
+        target.broken = False
+        assert check()[0] == "healthy"
+    finally:
+        handle.stop()
+    assert check()[0] == "unhealthy"
