@@ -9,7 +9,7 @@ commented out, so the file stays portable and keeps no secret.
 from __future__ import annotations
 
 import textwrap
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, SecretStr
@@ -43,6 +43,8 @@ def _section(model: type[BaseModel], values: dict[str, Any], lines: list[str],
         key = info.alias or name
         where = (*path, key)
         description = info.description or _first_line(_model_of(info.annotation))
+        if not description and (item := _item_model(info.annotation)) is not None:
+            description = f"A list; each entry: {_first_line(item)} (see README)"
         if description:
             lines.append("")
             lines.extend(f"{indent}# {line}" for line in
@@ -79,6 +81,15 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
                  if isinstance(a, type) and issubclass(a, BaseModel)]
         if len(found) == 1 and type(None) in get_args(annotation):
             return found[0]
+    return None
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a list's items (through Annotated), for a list field's comment."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is list:
+        return _model_of(get_args(annotation)[0])
     return None
 
 
