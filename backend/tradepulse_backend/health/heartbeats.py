@@ -83,8 +83,8 @@ class HeartbeatTracker:
                 gaps = next((list(beat.gaps[s]) for s in _SIGNAL_PREFERENCE
                              if beat.gaps.get(s)), None)
         if not gaps:
-            return self.config.default_interval, False
-        return max(self.config.min_interval, statistics.median(gaps)), True
+            return float(self.config.default_interval), False
+        return float(max(self.config.min_interval, statistics.median(gaps))), True
 
     def judge(self, service: str, now_ns: int) -> HeartbeatState | None:
         with self._lock:
