@@ -49,7 +49,7 @@ class HealthChecker:
     """One check running on its own daemon thread until `stop()`."""
 
     def __init__(self, name: str, function: Callable[[], Any], *, interval_s: float,
-                 timeout_s: float) -> None:
+                 timeout_s: float, start: bool = True) -> None:
         self.name = check.text("name", name)
         if not callable(function):
             raise ValueError(f"check must be callable; got {function!r}")
@@ -62,11 +62,14 @@ class HealthChecker:
         self._result: tuple[HealthStatus, str] | None = None
         self._thread = threading.Thread(target=self._loop, name=f"tradepulse-health-{name}",
                                         daemon=True)
-        self._thread.start()
+        if start:
+            self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        """End the loop (a run in flight finishes on its own)."""
         self._stop.set()
-        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
