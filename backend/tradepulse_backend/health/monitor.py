@@ -50,6 +50,9 @@ from tradepulse_backend.workers import Admission, Supervisor
 
 logger = logging.getLogger(__name__)
 
+FIRST_SAMPLE_S = 2.0
+"""The first host sample comes this soon after the start (for the live view; it is not stored:
+stored samples keep to the interval)."""
 SLOW_JUDGE_EVERY_S = 5.0
 """Error rates, leaks and the backend's parts are judged at most this often."""
 HOST = "host"
@@ -112,8 +115,7 @@ class SystemHealthMonitor:
         supervisor (after the writer, so they stop before it)."""
         if self.workers is not None:
             self.workers.thread("health-checkers", self.checkers.serve, wake=self.checkers.wake)
-            self.workers.every("health-sample", self.config.monitoring_interval,
-                               self.sample)
+            self.workers.schedule("health-sample", self._sample_delay, self._periodic_sample)
             self.workers.every("health-evaluate", self.config.checkers.tick, self.evaluate)
 
     def close(self) -> None:
@@ -240,6 +242,13 @@ class SystemHealthMonitor:
         if self.bus is not None:
             self.bus.publish(HealthSampled(sample.to_dict()))
         return sample
+
+    def _sample_delay(self) -> float:
+        interval = self.config.monitoring_interval
+        return interval if self._latest is not None else min(FIRST_SAMPLE_S, interval)
+
+    def _periodic_sample(self) -> None:
+        self.sample(store=self._latest is not None)
 
     def _store_sample(self, sample: SystemMetrics, counters: dict) -> None:
         if self.pipeline is None:
