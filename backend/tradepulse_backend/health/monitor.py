@@ -55,6 +55,8 @@ FIRST_SAMPLE_S = 2.0
 stored samples keep to the interval)."""
 SLOW_JUDGE_EVERY_S = 5.0
 """Error rates, leaks and the backend's parts are judged at most this often."""
+PRUNE_EVERY_S = 3600.0
+"""Transitions older than the retention are deleted at most this often."""
 HOST = "host"
 _HOST_FIGURES = ("cpu_usage", "memory_usage", "disk_usage", "swap_usage", "load_per_core")
 _S = ComponentStatus
@@ -98,6 +100,7 @@ class SystemHealthMonitor:
         self._sample_lock = threading.Lock()
         self._subscription: Subscription | None = None
         self._last_slow: float | None = None
+        self._last_prune: float | None = None
         self.sample_failures = 0
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -355,6 +358,8 @@ class SystemHealthMonitor:
             self._judge_errors(now_ns)
             self._judge_bots()
             self._judge_backend()
+        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY_S:
+            self._last_prune = now
             self._prune(now_ns)
         self._save_transitions()
 
