@@ -46,6 +46,10 @@ def test_levels_are_remembered_per_key_so_bots_do_not_share_a_state():
     assert book.judge("error_rate", 0.0475, "bot-b").status is H
     assert book.judge("error_rate", 0.0475, "bot-a").status is D
     assert book.judge("unknown_figure", 1.0) is None
+    book.judge("error_rate", 0.3, ("bot-a", "trading.order.submit"))
+    book.forget("bot-a")
+    assert book.judge("error_rate", 0.0475, "bot-a").status is H
+    assert book.judge("error_rate", 0.0475, ("bot-a", "trading.order.submit")).status is H
 
 
 def trend_config(**overrides) -> TrendConfig:

@@ -76,7 +76,9 @@ class ThresholdBook:
         return Judgement(figure, value, _LEVELS[level], threshold)
 
     def forget(self, key: Hashable) -> None:
-        """Drop the remembered levels of `key` (a service that went away)."""
+        """Drop the remembered levels of `key` (a service that went away), also those keyed
+        by a tuple starting with it (a service's span names)."""
         with self._lock:
-            for stored in [k for k in self._levels if k[1] == key]:
+            for stored in [k for k in self._levels if k[1] == key
+                           or (isinstance(k[1], tuple) and k[1][:1] == (key,))]:
                 del self._levels[stored]
