@@ -299,3 +299,34 @@ def test_transitions_are_stored_and_shown_again_after_a_restart(tmp_path):
         assert restored["since"] == restored["transitions"][-1]["at"]
     finally:
         second.close()
+
+
+def test_a_service_silent_past_forget_after_is_dropped_with_its_components(tmp_path):
+    app = InProcessApp(tmp_path / "data", {"system_health": {"heartbeat": {
+        "forget_after": 600}}})
+    try:
+        heartbeat(app, "gone-bot", **{conv.METRIC_BROKER_CONNECTED: (1.0, {
+            conv.ATTR_BROKER: "ib"})})
+        health = app.backend.health
+        assert {"service:gone-bot", "broker:gone-bot:ib"} <= {c.name for c in health.components()}
+        app.clock.advance(601)
+        health.evaluate()
+        assert not [c.name for c in health.components() if "gone-bot" in c.name]
+        assert health.figures("gone-bot") == {}
+    finally:
+        app.close()
+
+
+def test_after_a_restart_services_are_judged_by_their_stored_last_export(tmp_path):
+    first = InProcessApp(tmp_path / "data")
+    heartbeat(first, "old-bot")
+    first.close()
+    second = InProcessApp(tmp_path / "data")
+    try:
+        second.clock.advance(3600)
+        second.backend.health.evaluate()
+        found = second.api("/health/components/service:old-bot")
+        assert found["status"] == "unhealthy"
+        assert found["message"].startswith("no telemetry for 3600.0s")
+    finally:
+        second.close()
