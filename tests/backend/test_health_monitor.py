@@ -23,6 +23,7 @@ from tradepulse_backend.clock import SystemClock
 from tradepulse_backend.health import HEALTH_FIGURES, ComponentStatus
 from tradepulse_backend.health.host import HostSampler
 from tradepulse_backend.store import queries
+from tradepulse_backend.telemetry.records import DecodedBatch, SeriesPoints
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 MIB = 2**20
@@ -330,3 +331,25 @@ def test_after_a_restart_services_are_judged_by_their_stored_last_export(tmp_pat
         assert found["message"].startswith("no telemetry for 3600.0s")
     finally:
         second.close()
+
+
+def test_a_week_of_samples_is_thinned_to_max_points_keeping_the_oldest_and_the_spikes(
+        health_app):
+    health = health_app.backend.health
+    now = health_app.clock.now_ns()
+    step = 30 * 10**9
+    count = 7 * 2880                                   # a week of 30 s samples
+    times = [now - (count - i) * step for i in range(count)]
+    values = [0.2] * count
+    values[100] = 0.95                                 # a spike early in the week
+    series = health.records._get("system.cpu.utilization", "1", {})
+    batch = DecodedBatch("metrics", metrics=[SeriesPoints(series, [
+        (t, 0, v) for t, v in zip(times, values, strict=True)])])
+    batch.accepted = count
+    health_app.backend.pipeline.store(batch)
+
+    found = health_app.api("/health/history?figure=cpu_usage&since=8d&max_points=200")
+    assert len(found["t"]) == len(found["v"]) == 200
+    assert found["t"][0] < (times[0] + 3600 * 10**9) / 1e6
+    assert max(found["v"]) == pytest.approx(95.0)
+    assert sorted(found["t"]) == found["t"]

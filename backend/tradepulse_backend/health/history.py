@@ -48,12 +48,17 @@ HISTORY_SOURCES: dict[str, FigureSource] = {
 }
 
 
+READ_LIMIT = 5_000_000
+"""Points read per series before thinning: every sample of a long range (90 days of 30 s
+samples is 259,200), never silently only the newest ones."""
+
+
 def stored_points(store: Store, metric: str, *, service: str, attributes: dict[str, str],
                   since_ns: int, until_ns: int | None, max_points: int) -> list[dict]:
     """The one call into the stored series (switch to the store's own `step`/`max_points`
-    thinning here once `queries.series_points` has it)."""
+    thinning here once `queries.series_points` has it, and drop `thin` below)."""
     return queries.series_points(store, metric, service=service, attributes=attributes,
-                                 since_ns=since_ns, until_ns=until_ns, limit=queries.MAX_POINTS)
+                                 since_ns=since_ns, until_ns=until_ns, limit=READ_LIMIT)
 
 
 def figure_history(store: Store, figure: str, *, host_service: str, service: str | None,
