@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+import tradepulse
 from tests.sdk.conftest import SpanRecorder
 from tradepulse import conventions as conv
 from tradepulse import metrics
@@ -98,3 +99,8 @@ def test_broker_rate_limit_headroom_is_remaining_over_limit(exported):
     assert points == [0.05]
     with pytest.raises(ValueError, match="limit"):
         metrics.set_broker_rate_limit("rl-broker", remaining=1, limit=0)
+
+
+def test_the_package_exports_register_health_checker():
+    assert tradepulse.register_health_checker is register_health_checker
+    assert "register_health_checker" in tradepulse.__all__
