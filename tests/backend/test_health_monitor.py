@@ -353,3 +353,13 @@ def test_a_week_of_samples_is_thinned_to_max_points_keeping_the_oldest_and_the_s
     assert found["t"][0] < (times[0] + 3600 * 10**9) / 1e6
     assert max(found["v"]) == pytest.approx(95.0)
     assert sorted(found["t"]) == found["t"]
+
+
+def test_another_part_publishes_its_backlog_among_the_health_figures(health_app):
+    health = health_app.backend.health
+    backlog = [3]
+    health.add_backend_gauge("outbox_backlog", lambda: backlog[0])
+    health.evaluate()
+    assert health.figures()["outbox_backlog"] == 3.0
+    with pytest.raises(ValueError, match="not a health figure"):
+        health.add_backend_gauge("made_up", lambda: 1)

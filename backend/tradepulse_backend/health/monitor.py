@@ -29,7 +29,7 @@ from tradepulse_backend.health.bots import BotProcesses
 from tradepulse_backend.health.brokers import BrokerTracker
 from tradepulse_backend.health.checkers import CheckerRunner
 from tradepulse_backend.health.errors import ErrorRates
-from tradepulse_backend.health.figures import duration_text
+from tradepulse_backend.health.figures import HEALTH_FIGURES, duration_text
 from tradepulse_backend.health.heartbeats import HeartbeatTracker
 from tradepulse_backend.health.host import HostSampler
 from tradepulse_backend.health.models import (
@@ -173,6 +173,13 @@ class SystemHealthMonitor:
         with self._lock:
             self._components.pop(name, None)
         return removed
+
+    def add_backend_gauge(self, figure: str, read) -> None:
+        """Publish another part's figure among the health figures (e.g. alerting's
+        `outbox_backlog`: `read()` returns its current value, or None when unknown)."""
+        if figure not in HEALTH_FIGURES:
+            raise ValueError(f"{figure!r} is not a health figure; add it to HEALTH_FIGURES")
+        self.probe.add_gauge(figure, read)
 
     def get_current_metrics(self) -> SystemMetrics:
         """The latest host sample (taking one now if none was taken yet)."""
