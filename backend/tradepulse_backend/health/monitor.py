@@ -102,6 +102,7 @@ class SystemHealthMonitor:
         self._last_slow: float | None = None
         self._last_prune: float | None = None
         self.sample_failures = 0
+        self.batches_absorbed = 0
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -322,7 +323,10 @@ class SystemHealthMonitor:
     # --- stored telemetry -----------------------------------------------------------------
 
     def _absorb_stored(self, event: TelemetryStored) -> None:
-        self.absorb(event.batch)
+        try:
+            self.absorb(event.batch)
+        finally:
+            self.batches_absorbed += 1
 
     def absorb(self, batch) -> None:
         """Feed one stored batch: heartbeats, process figures, brokers, reported checks,
