@@ -269,7 +269,7 @@ class SystemHealthMonitor:
             self.pipeline.store(self.records.batch(sample, counters))
         except Exception as error:
             self.sample_failures += 1
-            logger.warning("host sample not stored: %s", error)
+            logger.warning("host sample not stored: %s: %s", type(error).__name__, error)
             return
         self.probe.commit_latency_ms = (self.clock.monotonic() - started) * 1000
 
