@@ -19,9 +19,16 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from tests.support import InProcessApp, wait_until
 from tradepulse import conventions as conv
 from tradepulse_backend.bus import HealthChanged, HealthSampled, drop_oldest
-from tradepulse_backend.clock import SystemClock
-from tradepulse_backend.health import HEALTH_FIGURES, ComponentStatus
+from tradepulse_backend.clock import ManualClock, SystemClock
+from tradepulse_backend.config import SystemHealthConfig
+from tradepulse_backend.health import (
+    HEALTH_FIGURES,
+    ComponentStatus,
+    SystemHealthMonitor,
+    SystemMetrics,
+)
 from tradepulse_backend.health.host import HostSampler
+from tradepulse_backend.health.models import DiskUsage, ProcessFigures
 from tradepulse_backend.store import queries
 from tradepulse_backend.telemetry.records import DecodedBatch, SeriesPoints
 
@@ -366,3 +373,61 @@ def test_another_part_publishes_its_backlog_among_the_health_figures(health_app)
     assert health.figures()["outbox_backlog"] == 3.0
     with pytest.raises(ValueError, match="not a health figure"):
         health.add_backend_gauge("made_up", lambda: 1)
+
+
+def test_the_names_alert_rules_rely_on_are_health_figures():
+    assert {"cpu_usage", "memory_usage", "disk_usage", "swap_usage", "load_per_core",
+            "component_status", "broker_connected", "heartbeat_age_s", "error_rate",
+            "latency_p99_ms", "bot_rss_bytes", "bot_cpu_usage", "disk_full_eta_s",
+            "memory_full_eta_s", "rss_growth_bytes_per_h"} <= HEALTH_FIGURES
+    assert isinstance(HEALTH_FIGURES, frozenset)
+
+
+class FillingDisk:
+    """A host whose /data disk fills 1 % a minute from 30 %, CPU as the test sets it."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.counters: dict = {}
+        self.disk = 30.0
+        self.cpu = 10.0
+
+    def sample(self) -> SystemMetrics:
+        self.disk += 1.0
+        return SystemMetrics(
+            timestamp_ns=self.clock.now_ns(), cpu_percent=self.cpu, cpu_per_core=(self.cpu,),
+            load_avg=(0.1, 0.1, 0.1), memory_percent=40.0, memory_used_bytes=4,
+            memory_total_bytes=10, swap_percent=0.0, swap_used_bytes=0, swap_total_bytes=0,
+            disks=(DiskUsage("/data", self.disk, int(self.disk), 100),), disk_io={},
+            network={}, open_fds=10, process=ProcessFigures(1.0, 100, 3, 5))
+
+
+def test_a_filling_disk_is_projected_and_warns_before_it_is_full_on_a_manual_clock():
+    clock = ManualClock()
+    host = FillingDisk(clock)
+    monitor = SystemHealthMonitor(SystemHealthConfig(), clock=clock, sampler=host)
+    for _ in range(12):
+        monitor.sample()
+        clock.advance(60)
+    figures = monitor.figures()
+    assert figures["disk_usage"] == 42.0
+    assert figures["disk_full_eta_s"] == pytest.approx(58 * 60)
+    assert figures["disk_usage_rate_per_h"] == pytest.approx(60.0)
+    reason = next(r for r in monitor.get_system_summary()["reasons"] if r["source"] == "trend")
+    assert reason == {"source": "trend", "name": "disk_full_eta_s", "status": "unhealthy",
+                      "message": "disk /data full in 58 min at the current rate"}
+    assert monitor.get_component_health("host").status is ComponentStatus.UNHEALTHY
+
+
+def test_host_thresholds_hold_with_hysteresis_through_the_monitor():
+    clock = ManualClock()
+    host = FillingDisk(clock)
+    monitor = SystemHealthMonitor(SystemHealthConfig(), clock=clock, sampler=host)
+    statuses = []
+    for cpu in (69.0, 71.0, 69.0, 67.0, 66.0):
+        host.cpu = cpu
+        monitor.sample()
+        clock.advance(30)
+        breach = [r for r in monitor.reasons() if r.name == "cpu_usage"]
+        statuses.append(breach[0].status.value if breach else "healthy")
+    assert statuses == ["healthy", "degraded", "degraded", "degraded", "healthy"]

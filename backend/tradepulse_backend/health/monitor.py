@@ -69,7 +69,8 @@ class SystemHealthMonitor:
                  store=None, bus: EventBus | None = None,
                  pipeline: WritePipeline | None = None, workers: Supervisor | None = None,
                  websockets: Admission | None = None, retention_days: float | None = None,
-                 service_name: str = BACKEND_SERVICE) -> None:
+                 service_name: str = BACKEND_SERVICE, sampler: HostSampler | None = None
+                 ) -> None:
         self.config = config or SystemHealthConfig()
         self.clock = clock or (bus.clock if bus is not None else SystemClock())
         self.store = store
@@ -78,7 +79,7 @@ class SystemHealthMonitor:
         self.workers = workers
         self.retention_days = retention_days
         self.service_name = service_name
-        self.sampler = HostSampler(self.clock)
+        self.sampler = sampler or HostSampler(self.clock)
         self.records = SampleRecords(service_name)
         self.thresholds = ThresholdBook(self.config.thresholds, self.config.hysteresis)
         self.checkers = CheckerRunner(self.clock, self._checker_reported)
