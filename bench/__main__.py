@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench import (
     bench_forwarding,
+    bench_health,
     bench_ingest,
     bench_performance_incremental,
     bench_performance_stats,
@@ -19,6 +20,8 @@ def main() -> None:
     for line in bench_ingest.report(bench_ingest.run()):
         print(line, flush=True)
     for line in bench_forwarding.report(bench_forwarding.run()):
+        print(line, flush=True)
+    for line in bench_health.report(bench_health.run()):
         print(line, flush=True)
 
 

@@ -17,6 +17,7 @@ from tradepulse_backend.bus import EventBus, ReportReady
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.forwarding import Forwarder
+from tradepulse_backend.health import SystemHealthMonitor
 from tradepulse_backend.ingest.auth import ApiKeys
 from tradepulse_backend.ingest.pipeline import WritePipeline
 from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
@@ -64,6 +65,10 @@ class Backend:
             config.storage.data_dir / "reports",
             deliver=lambda report: self.bus.publish(ReportReady(report)), clock=self.clock)
         self.websockets = Admission(config.dashboard.max_websockets)
+        self.health = SystemHealthMonitor(
+            config.system_health, clock=self.clock, store=self.store, bus=self.bus,
+            pipeline=self.pipeline, workers=self.workers, websockets=self.websockets,
+            retention_days=config.performance_monitor.metrics_retention_days)
         self.urls: dict[str, str] = {}
         self.server_stats: Callable[[], dict[str, Any]] | None = None
         self._grpc = None
@@ -74,6 +79,7 @@ class Backend:
         start them."""
         self.performance.start()
         self.forwarding.register(self.workers)
+        self.health.start()
         self.workers.service("writer", start=self.pipeline.start, stop=self.pipeline.close,
                              alive=lambda: self.pipeline.running)
         self._register_periodic()
@@ -94,6 +100,7 @@ class Backend:
         if config.performance_monitor.reports.enabled:
             self.workers.schedule("reports", self.reports.seconds_until_due,
                                   self.reports.run_due)
+        self.health.schedule()
 
     def _start_grpc(self) -> None:
         from tradepulse_backend.ingest.grpc_receiver import start_grpc_server
@@ -128,6 +135,7 @@ class Backend:
         self.workers.stop(self.config.server.shutdown_timeout)
         self.performance.close()
         self.forwarding.close()
+        self.health.close()
         self.store.close()
         logger.info("backend stopped")
 

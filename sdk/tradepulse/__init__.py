@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tradepulse import metrics
+from tradepulse.health import register_health_checker
 from tradepulse.observers import (
     observe_execution_engine,
     observe_portfolio_manager,
@@ -27,6 +28,7 @@ __all__ = [
     "observe_execution_engine",
     "observe_portfolio_manager",
     "observe_risk_manager",
+    "register_health_checker",
     "shutdown",
     "traced",
 ]

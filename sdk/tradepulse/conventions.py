@@ -28,6 +28,12 @@ ATTR_CURRENCY: Final = "trading.currency"
 ATTR_REJECT_REASON: Final = "trading.reject.reason"
 ATTR_PORTFOLIO: Final = "trading.portfolio"
 ATTR_SLIPPAGE_DIRECTION: Final = "trading.slippage.direction"
+ATTR_COMPONENT: Final = "trading.component"
+"""String: the name of a bot component a health check reports on (``database``, ``feed``)."""
+ATTR_HEALTH_STATUS: Final = "trading.health.status"
+"""String: ``healthy``, ``degraded`` or ``unhealthy`` (see HealthStatus)."""
+ATTR_HEALTH_MESSAGE: Final = "trading.health.message"
+"""String: why a health check gave its status."""
 
 # attributes of a closed round-trip trade (the SPAN_TRADE span)
 ATTR_TRADE_PNL: Final = "trading.trade.pnl"
@@ -91,6 +97,7 @@ METRIC_FILL_SLIPPAGE: Final = "trading.fill.slippage"
 METRIC_REJECTIONS: Final = "trading.rejections"
 METRIC_TRADES: Final = "trading.trades"
 METRIC_BROKER_CONNECTED: Final = "trading.broker.connected"
+METRIC_BROKER_RATE_LIMIT_HEADROOM: Final = "trading.broker.rate_limit.headroom"
 METRIC_RISK_VAR: Final = "trading.risk.var"
 METRIC_RISK_VAR_LIMIT: Final = "trading.risk.var_limit"
 METRIC_RISK_GROSS_EXPOSURE: Final = "trading.risk.gross_exposure"
@@ -105,6 +112,9 @@ SPAN_ORDER_CANCEL: Final = "trading.order.cancel"
 SPAN_RISK_CHECK: Final = "trading.risk.check"
 SPAN_TRADE: Final = "trading.trade"
 """One closed round-trip trade, a root span: start = entry time, end = exit time."""
+SPAN_HEALTH_CHECK: Final = "trading.health.check"
+"""One run of a bot-side health check, a root span lasting as long as the check; its
+``trading.component``, ``trading.health.status`` and ``trading.health.message`` say the outcome."""
 
 
 # --- closed sets ------------------------------------------------------------------------------
@@ -175,6 +185,19 @@ class TradeOutcome(StrEnum):
         if pnl > 0:
             return cls.WIN
         return cls.LOSS if pnl < 0 else cls.BREAKEVEN
+
+
+class HealthStatus(StrEnum):
+    """Outcome of a bot-side health check as reported in ``trading.health.status``."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+
+    @classmethod
+    def parse(cls, value: HealthStatus | str, *, argument: str = "status") -> HealthStatus:
+        """Read a status case-insensitively; raise ValueError naming ``argument`` if unknown."""
+        return _parse_enum(cls, value, argument)
 
 
 class OrderType(StrEnum):
@@ -284,6 +307,10 @@ TRADES = MetricSpec(
 BROKER_CONNECTED = MetricSpec(
     METRIC_BROKER_CONNECTED, InstrumentKind.GAUGE, UNIT_RATIO,
     "Broker connectivity: 1 connected, 0 disconnected.", (ATTR_BROKER,))
+BROKER_RATE_LIMIT_HEADROOM = MetricSpec(
+    METRIC_BROKER_RATE_LIMIT_HEADROOM, InstrumentKind.GAUGE, UNIT_RATIO,
+    "Share of the broker API's rate limit still available: remaining / limit, 0 to 1.",
+    (ATTR_BROKER,))
 RISK_VAR = MetricSpec(
     METRIC_RISK_VAR, InstrumentKind.GAUGE, UNIT_CURRENCY,
     "Value at risk, as a positive loss amount.", _MONEY_ATTRS)
@@ -307,6 +334,7 @@ METRICS: Final[Mapping[str, MetricSpec]] = MappingProxyType({
         POSITION_QUANTITY, POSITION_MARKET_VALUE, ORDERS, ORDER_DURATION, OPEN_ORDERS, FILLS,
         FILL_QUANTITY, FILL_SLIPPAGE, REJECTIONS, TRADES, BROKER_CONNECTED, RISK_VAR,
         RISK_VAR_LIMIT, RISK_GROSS_EXPOSURE, RISK_NET_EXPOSURE, RISK_POSITION_LIMIT,
+        BROKER_RATE_LIMIT_HEADROOM,
     )
 })
 """Every trading metric by name."""

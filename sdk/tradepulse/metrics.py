@@ -32,6 +32,7 @@ __all__ = [
     "record_rejection",
     "record_trade",
     "set_broker_connected",
+    "set_broker_rate_limit",
     "set_pnl",
     "set_portfolio_value",
     "set_position",
@@ -59,6 +60,7 @@ class _Instruments:
     rejections: Counter
     trades: Counter
     broker_connected: _Gauge
+    broker_rate_limit_headroom: _Gauge
     risk_var: _Gauge
     risk_gross_exposure: _Gauge
     risk_net_exposure: _Gauge
@@ -113,6 +115,7 @@ def _get() -> _Instruments:
                     rejections=_counter(meter, conv.REJECTIONS),
                     trades=_counter(meter, conv.TRADES),
                     broker_connected=_gauge(meter, conv.BROKER_CONNECTED),
+                    broker_rate_limit_headroom=_gauge(meter, conv.BROKER_RATE_LIMIT_HEADROOM),
                     risk_var=_gauge(meter, conv.RISK_VAR),
                     risk_gross_exposure=_gauge(meter, conv.RISK_GROSS_EXPOSURE),
                     risk_net_exposure=_gauge(meter, conv.RISK_NET_EXPOSURE),
@@ -413,6 +416,17 @@ def set_broker_connected(broker: str, connected: bool) -> None:
         raise ValueError(f"connected must be a bool; got {connected!r}")
     attrs = {conv.ATTR_BROKER: check.text("broker", broker)}
     _get().broker_connected.set(int(connected), attrs)
+
+
+def set_broker_rate_limit(broker: str, remaining: float, limit: float) -> float:
+    """Report how much of ``broker``'s API rate limit is left; returns the headroom
+    (``remaining / limit``, clipped to 0..1) recorded as ``trading.broker.rate_limit.headroom``."""
+    limit_value = check.positive("limit", limit)
+    remaining_value = check.non_negative("remaining", remaining)
+    headroom = min(1.0, remaining_value / limit_value)
+    attrs = {conv.ATTR_BROKER: check.text("broker", broker)}
+    _get().broker_rate_limit_headroom.set(headroom, attrs)
+    return headroom
 
 
 def set_risk(

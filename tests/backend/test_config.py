@@ -59,7 +59,7 @@ def test_seed_config_gets_defaults_for_everything_it_omits() -> None:
 
     assert config.performance_monitor.timezone == "UTC"
     assert config.performance_monitor.annualization == 252
-    assert config.system_health.thresholds["disk_usage"].critical == 95
+    assert config.system_health.thresholds["disk_usage"].critical == 90
     assert config.ingest.port == 4318
     assert config.storage.data_dir == Path("/home/trader/.local/share/tradepulse")
     assert config.server.ingest_threads == 16
@@ -96,8 +96,27 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "thresholds": {
                     "cpu_usage": {"warning": 70.0, "critical": 90.0},
                     "memory_usage": {"warning": 80.0, "critical": 95.0},
-                    "disk_usage": {"warning": 85.0, "critical": 95.0},
+                    "disk_usage": {"warning": 80.0, "critical": 90.0},
+                    "swap_usage": {"warning": 50.0, "critical": 80.0},
+                    "load_per_core": {"warning": 1.5, "critical": 3.0},
+                    "error_rate": {"warning": 0.05, "critical": 0.2},
+                    "latency_p99_ms": {"warning": 500.0, "critical": 2000.0},
                 },
+                "hysteresis": 0.05,
+                "heartbeat": {"degraded_after": 3.0, "unhealthy_after": 6.0,
+                              "default_interval": 10.0, "min_interval": 1.0,
+                              "forget_after": 86400.0},
+                "trends": {"window": 21600.0, "min_points": 10, "min_r2": 0.8,
+                           "max_eta": 2592000.0, "eta_warning": 86400.0,
+                           "eta_critical": 3600.0},
+                "leak_detector": {"min_duration": 1800.0,
+                                  "min_slope_bytes_per_h": 10485760.0, "min_r2": 0.8,
+                                  "window": 14400.0},
+                "checkers": {"interval": 30.0, "timeout": 5.0, "transitions_kept": 20,
+                             "tick": 0.5},
+                "errors": {"window": 300.0, "min_spans": 20},
+                "backend": {"queue_degraded": 0.5, "queue_unhealthy": 0.9,
+                            "commit_latency_degraded_ms": 1000.0},
             },
             "ingest": {
                 "host": "127.0.0.1",
@@ -385,7 +404,8 @@ def test_named_thresholds_and_rate_limits_merge_over_defaults_and_null_removes(
 
     assert set(config.alerting_system.rate_limits) == {"email", "slack", "discord"}
     thresholds = config.system_health.thresholds
-    assert set(thresholds) == {"cpu_usage", "memory_usage"}
+    assert set(thresholds) == {"cpu_usage", "memory_usage", "swap_usage", "load_per_core",
+                               "error_rate", "latency_p99_ms"}
     assert (thresholds["cpu_usage"].warning, thresholds["memory_usage"].warning) == (50, 80)
 
 

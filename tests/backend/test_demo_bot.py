@@ -133,6 +133,19 @@ def test_broker_disconnects_and_reconnects_on_schedule():
     assert broker.connected
 
 
+def test_the_flaky_bot_side_check_fails_now_and_then_and_the_other_stays_healthy():
+    bot = DemoBot(seed=11)
+    outcomes = []
+    for _ in range(40):
+        try:
+            outcomes.append(bot.check_reference_data())
+        except ConnectionError as error:
+            outcomes.append(str(error))
+    assert True in outcomes
+    assert "reference data service did not answer" in outcomes
+    assert bot.check_market_data() == ("healthy", "4 symbols priced")
+
+
 def test_run_bot_exports_spans_and_trading_metrics_and_reports_events():
     with OtlpRecorder() as server:
         result = subprocess.run(
@@ -152,6 +165,7 @@ def test_run_bot_exports_spans_and_trading_metrics_and_reports_events():
     assert events[0].startswith("started with")
     assert events[-1].startswith("stopping: portfolio")
     assert server.span_services()["trading.strategy.step"] == "demo-bot"
+    assert server.span_services()[conv.SPAN_HEALTH_CHECK] == "demo-bot"
     metric_names = set(server.metric_services())
     assert {
         "trading.portfolio.value", "trading.portfolio.cash", "trading.pnl.realized",

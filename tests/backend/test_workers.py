@@ -113,7 +113,9 @@ def test_status_lists_every_backend_worker(app_client):
     workers = {w["name"]: w["state"] for w in app_client.api("/status")["workers"]}
     assert workers == {"bus-performance": "running", "writer": "running",
                        "maintenance": "running", "retention": "running", "persist": "running",
-                       "reports": "running"}
+                       "reports": "running", "bus-health": "running",
+                       "health-checkers": "running", "health-sample": "running",
+                       "health-evaluate": "running"}
     assert app_client.get("/healthz") == (200, {"status": "ok"})
 
 

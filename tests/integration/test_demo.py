@@ -91,10 +91,19 @@ def test_the_demo_prints_the_dashboard_url_and_its_bot_data_reaches_the_rest_api
             found = json.load(response)["performance"]
         return found and found[0]["portfolio_value"] and found[0]["orders"] > 0
 
+    def bot_side_checks_and_broker():
+        with urllib.request.urlopen(dashboard + "api/v1/health/components", timeout=5) as response:
+            found = {c["name"]: c for c in json.load(response)["components"]}
+        return ({"check:demo-bot:market-data", "check:demo-bot:reference-data",
+                 "broker:demo-bot:sim-broker", "service:demo-bot"} <= set(found)
+                and found["check:demo-bot:market-data"]["status"] == "healthy")
+
     wait_until(stored_spans_and_portfolio, timeout=30, what="demo data in the REST API")
     wait_until(performance_snapshot, timeout=30, what="demo-bot performance snapshot")
+    wait_until(bot_side_checks_and_broker, timeout=30, what="demo-bot health components")
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, rest
     assert "stopped." in rest
+    assert re.search(r"^\[health\] (healthy|degraded|unhealthy|unknown) \(", rest, re.M), rest
     assert "Traceback" not in "".join(lines) + rest

@@ -28,6 +28,14 @@ from pydantic_core import PydanticCustomError
 
 from tradepulse_backend.config import templates
 from tradepulse_backend.config.forwarding import ForwardingDestinations
+from tradepulse_backend.config.health import (
+    BackendChecksConfig,
+    CheckerDefaults,
+    ErrorRateConfig,
+    HeartbeatConfig,
+    LeakConfig,
+    TrendConfig,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +196,11 @@ def _default_thresholds() -> dict[str, Threshold]:
     return {
         "cpu_usage": Threshold(warning=70, critical=90),
         "memory_usage": Threshold(warning=80, critical=95),
-        "disk_usage": Threshold(warning=85, critical=95),
+        "disk_usage": Threshold(warning=80, critical=90),
+        "swap_usage": Threshold(warning=50, critical=80),
+        "load_per_core": Threshold(warning=1.5, critical=3),
+        "error_rate": Threshold(warning=0.05, critical=0.2),
+        "latency_p99_ms": Threshold(warning=500, critical=2000),
     }
 
 
@@ -202,6 +214,16 @@ class SystemHealthConfig(_Section):
         default_factory=_default_thresholds,
         description="Per-metric levels, merged over the defaults; null removes a metric's.",
     )
+    hysteresis: float = Field(
+        0.05, ge=0, lt=1,
+        description="A breached level clears only below level x (1 - hysteresis), so a value "
+                    "hovering on a line does not flap.")
+    heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
+    trends: TrendConfig = Field(default_factory=TrendConfig)
+    leak_detector: LeakConfig = Field(default_factory=LeakConfig)
+    checkers: CheckerDefaults = Field(default_factory=CheckerDefaults)
+    errors: ErrorRateConfig = Field(default_factory=ErrorRateConfig)
+    backend: BackendChecksConfig = Field(default_factory=BackendChecksConfig)
 
 
 class IngestConfig(_Section):

@@ -25,6 +25,7 @@ from typing import TextIO
 
 from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.demo.bot import run_bot
+from tradepulse_backend.health import summary_text
 from tradepulse_backend.server import bind_error
 
 READY_PATTERNS = {
@@ -160,6 +161,7 @@ def _print_banner(out: TextIO, urls: dict[str, str], data_dir: Path) -> None:
         f"    curl {api}/traces",
         f"    curl '{api}/performance?service=demo-bot'",
         f"    curl '{api}/reports?service=demo-bot&format=html' > report.html",
+        f"    curl {api}/health",
         "Press Ctrl-C to stop.",
     ]
     out.write("\n".join(lines) + "\n")
@@ -197,6 +199,7 @@ def _print_summary(urls: dict[str, str], out: TextIO) -> None:
               f"in {storage['series']:,} series, {accepted['logs']:,} logs "
               f"from {storage['services']} service(s)\n")
     _print_performance(urls, out)
+    _print_health(urls, out)
     out.flush()
 
 
@@ -214,6 +217,15 @@ def _print_performance(urls: dict[str, str], out: TextIO) -> None:
                   f"trades, {snap['orders']} orders in the last hour "
                   f"({_pct(snap['rejection_rate'], signed=False)} rejected), "
                   f"p99 latency {_number(snap['latency_p99_ms'])} ms\n")
+
+
+def _print_health(urls: dict[str, str], out: TextIO) -> None:
+    """One line of system health: overall status, counts per status, the worst reason."""
+    try:
+        found = _get_json(urls["dashboard"] + "api/v1/health")
+    except OSError:
+        return
+    out.write(f"[health] {summary_text(found)}\n")
 
 
 def _pct(value: float | None, *, signed: bool = True) -> str:

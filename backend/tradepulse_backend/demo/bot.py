@@ -21,6 +21,7 @@ import tradepulse
 from tradepulse import conventions as conv
 from tradepulse import metrics
 from tradepulse.conventions import OrderStatus, OrderType, Side
+from tradepulse.health import register_health_checker
 
 _logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ TRADE_NOTIONAL = 8_000.0
 REJECT_PROBABILITY = 0.03
 REJECT_REASONS = ("insufficient_buying_power", "price_out_of_band", "rate_limited")
 SUMMARY_EVERY_S = 15.0
+HEALTH_CHECK_EVERY_S = 5.0
+FLAKY_CHECK_FAILURE_PROBABILITY = 0.25
 
 
 class PriceWalk:
@@ -360,6 +363,7 @@ class DemoBot:
         self.engine = ExecutionEngine(self.broker)
         self._sleep = sleep
         self._clock = clock
+        self._health_rng = random.Random(rng.random())
         for _ in range(25):
             for symbol, price in self.prices.step().items():
                 self.strategy.update(symbol, price)
@@ -416,6 +420,17 @@ class DemoBot:
         return OrderResult(symbol, side, quantity, price, latency, fill, slippage,
                            trade_pnl=trade.pnl)
 
+    def check_market_data(self) -> tuple[str, str]:
+        """Bot-side health check: prices are flowing (healthy while the loop runs)."""
+        symbols = len(self.prices.prices)
+        return "healthy", f"{symbols} symbols priced"
+
+    def check_reference_data(self) -> bool:
+        """Bot-side health check of a simulated flaky dependency: fails now and then."""
+        if self._health_rng.random() < FLAKY_CHECK_FAILURE_PROBABILITY:
+            raise ConnectionError("reference data service did not answer")
+        return True
+
     def summary(self) -> str:
         """One line on the portfolio: value, realized and unrealized P&L."""
         p = self.portfolio
@@ -441,6 +456,12 @@ def run_bot(
         tradepulse.observe_risk_manager(bot.risk),
         tradepulse.observe_execution_engine(bot.engine),
     ]
+    checkers = [
+        register_health_checker("market-data", bot.check_market_data,
+                                interval_s=HEALTH_CHECK_EVERY_S),
+        register_health_checker("reference-data", bot.check_reference_data,
+                                interval_s=HEALTH_CHECK_EVERY_S),
+    ]
     metrics.record_cash_flow(INITIAL_CASH, currency=CURRENCY, portfolio=PORTFOLIO_NAME)
     emit(f"started with {INITIAL_CASH:,.2f} {CURRENCY} trading {', '.join(START_PRICES)}")
     start = time.monotonic()
@@ -458,6 +479,8 @@ def run_bot(
             stop_event.wait(TICK_INTERVAL_S)
         emit(f"stopping: {bot.summary()}")
     finally:
+        for checker in checkers:
+            checker.stop()
         tradepulse.shutdown()
         for handle in handles:
             handle.stop()

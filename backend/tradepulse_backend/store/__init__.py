@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradepulse_backend.clock import Clock
+from tradepulse_backend.store import health_tables  # noqa: F401  (registers its table)
 from tradepulse_backend.store.dialects import Dialect, dialect_for
 from tradepulse_backend.store.migrate import upgrade
 from tradepulse_backend.store.retention import CHUNK_ROWS, enforce_retention

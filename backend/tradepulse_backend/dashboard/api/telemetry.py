@@ -36,6 +36,7 @@ ENDPOINTS = {
     "performance_summary": "/api/v1/performance/summary?service=&period=day|week|month|ytd|all",
     "reports": "/api/v1/reports?service=&period=day|week&format=json|html|csv",
     "health": "/healthz",
+    "system_health": "/api/v1/health",
 }
 
 
