@@ -367,7 +367,7 @@ class MonitoringCoordinator:
             "dashboard": {"url": self.urls.get("dashboard"),
                           "websockets": backend.websockets.stats()},
             "alerting": None,
-            "health": None,
+            "health": self._health_status(),
             "forwarding": backend.forwarding.stats(),
             "last_errors": [
                 *({"source": f"worker {w['name']}", "error": w["last_error"]}
@@ -379,6 +379,13 @@ class MonitoringCoordinator:
         logger.debug("status: healthy=%s, %d components, %d errors", status["healthy"],
                      len(self._components), len(status["last_errors"]))
         return status
+
+    def _health_status(self) -> dict[str, Any] | None:
+        health = self.system_health_monitor
+        if health is None:
+            return None
+        return {**health.get_system_summary(),
+                "components": {c.name: str(c.status) for c in health.components()}}
 
     def send_test_alert(self, channel: str | None = None) -> Any:
         """Send a test notification through every channel (or the one named) and report

@@ -9,11 +9,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+import urllib.request
 
 import pytest
 import yaml
 
 import tradepulse
+from tests.support import wait_until
 from tradepulse_backend.config import ConfigError
 from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator, heartbeat
 
@@ -196,3 +198,35 @@ def test_the_component_heartbeat_follows_the_figures_the_sdk_reads():
     finally:
         handle.stop()
     assert check()[0] == "unhealthy"
+
+
+def test_a_failing_component_turns_unhealthy_in_health_and_metrics(tmp_path):
+    class PortfolioManager:
+        name = "failing-pm"
+        failing = False
+
+        @property
+        def total_value(self) -> float:
+            if self.failing:
+                raise TimeoutError("broker API timed out")
+            return 5_000.0
+
+    pm = PortfolioManager()
+    section = {**_section(tmp_path),
+               "system_health": {"checkers": {"interval": 0.2, "tick": 0.05}}}
+    with MonitoringCoordinator(section, configure_sdk=False) as coordinator:
+        coordinator.register_portfolio_manager(pm)
+        health = coordinator.system_health_monitor
+
+        def status() -> str:
+            return str(health.get_component_health("portfolio_manager").status)
+
+        wait_until(lambda: status() == "healthy", what="healthy heartbeat")
+        pm.failing = True
+        wait_until(lambda: status() == "unhealthy", what="unhealthy heartbeat")
+        assert "TimeoutError" in health.get_component_health("portfolio_manager").message
+        url = coordinator.get_dashboard_url() + "metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            exposition = response.read().decode()
+        assert ('tradepulse_component_status{component="portfolio_manager",status="unhealthy"}'
+                ' 1.0') in exposition

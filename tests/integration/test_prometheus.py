@@ -85,6 +85,15 @@ def test_prometheus_sees_execution_figures_and_the_backends_own_counters(prometh
     assert target["health"] == "up", target
 
 
+def test_prometheus_sees_the_health_monitors_statuses(prometheus):
+    found = wait_until(lambda: prometheus.query("tradepulse_health_status == 1"), timeout=30,
+                       what="overall health status")
+    assert found[0]["metric"]["status"] in ("healthy", "degraded", "unhealthy", "unknown")
+    (cpu,) = wait_until(lambda: prometheus.query("tradepulse_host_cpu_usage_ratio"),
+                        timeout=30, what="host cpu")
+    assert 0.0 <= float(cpu["value"][1]) <= 1.0
+
+
 def test_metrics_exposition_passes_promtool_check_metrics(server):
     promtool = _binary(find_promtool, "promtool")
     text = _metrics_text(server)

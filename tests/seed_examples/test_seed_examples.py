@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from tests.support import wait_until
 from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator
 
 
@@ -228,8 +229,6 @@ def test_custom_alert_rules_are_added(host):
 def test_system_health_monitoring_reads_the_summary(host, capsys):
     coordinator = _basic_setup(host.ConfigManager)
     try:
-        if coordinator.system_health_monitor is None:
-            pytest.skip("health is not merged into this branch yet")
         coordinator.register_portfolio_manager(host.portfolio_manager)
 
         # --- seed: System Health Monitoring --------------------------------------------------
@@ -243,6 +242,12 @@ def test_system_health_monitoring_reads_the_summary(host, capsys):
         print(f"Portfolio Manager Health: {component_health}")
 
         out = capsys.readouterr().out
-        assert "System Status: " in out and "Portfolio Manager Health: " in out
+        assert f"System Status: {health_status}" in out
+        assert component_health.name == "portfolio_manager"
+        assert f"Portfolio Manager Health: {component_health}" in out
+        wait_until(lambda: coordinator.system_health_monitor.get_component_health(
+            "portfolio_manager").status == "healthy", what="the heartbeat check's first run")
+        status = coordinator.get_monitoring_status()["health"]
+        assert status["components"]["portfolio_manager"] == "healthy"
     finally:
         coordinator.shutdown()

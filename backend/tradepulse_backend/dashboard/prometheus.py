@@ -178,10 +178,22 @@ BACKEND_FAMILIES = (BUILD_INFO, UP, UPTIME, ACCEPTED, REJECTED, TRANSACTIONS, WR
 # --- parts read when present -----------------------------------------------------------------
 
 HOST_GAUGES = {
-    # SystemMetrics field (percent): (metric name, help)
+    # health figure (percent): (metric name, help)
     "cpu_usage": ("tradepulse_host_cpu_usage_ratio", "Host CPU utilization (0-1)."),
     "memory_usage": ("tradepulse_host_memory_usage_ratio", "Host memory in use (0-1)."),
-    "disk_usage": ("tradepulse_host_disk_usage_ratio", "Data volume disk in use (0-1)."),
+    "swap_usage": ("tradepulse_host_swap_usage_ratio", "Host swap in use (0-1)."),
+    "disk_usage": ("tradepulse_host_disk_usage_ratio", "Fullest filesystem's use (0-1)."),
+}
+HEALTH_STATUS = Family("tradepulse_health_status", "gauge",
+                       "1 for the overall health status, 0 for the others.", ("status",))
+BOT_GAUGES = {
+    # per-service health figure: family
+    "heartbeat_age_s": Family("tradepulse_bot_heartbeat_age_seconds", "gauge",
+                              "Seconds since the bot's last telemetry export.", ("service",)),
+    "broker_connected": Family("tradepulse_bot_broker_connected", "gauge",
+                               "1 while every broker of the bot is connected.", ("service",)),
+    "error_rate": Family("tradepulse_bot_error_rate", "gauge",
+                         "Share of the bot's recent spans with an error status.", ("service",)),
 }
 COMPONENT_STATUS = Family("tradepulse_component_status", "gauge",
                           "1 for a component's current health status, 0 for the others.",
@@ -223,7 +235,8 @@ FORWARDING_GAUGES = {
 
 OPTIONAL_FAMILIES = (
     *(Family(name, "gauge", doc) for name, doc in HOST_GAUGES.values()),
-    COMPONENT_STATUS, ALERTS, OUTBOX_BACKLOG, *FORWARDING_COUNTERS.values(),
+    COMPONENT_STATUS, HEALTH_STATUS, *BOT_GAUGES.values(), ALERTS, OUTBOX_BACKLOG,
+    *FORWARDING_COUNTERS.values(),
     *FORWARDING_GAUGES.values(),
 )
 
@@ -336,17 +349,25 @@ class BackendCollector(Collector):
         health = getattr(self.backend, "health", None)
         if health is None:
             return
-        current = health.get_current_metrics()
+        figures = health.figures()
         for field, (name, doc) in HOST_GAUGES.items():
-            percent = _finite(_field(current, field)) if current is not None else None
-            if percent is not None:
+            if (percent := _finite(figures.get(field))) is not None:
                 yield _single(Family(name, "gauge", doc), percent / 100)
         status = COMPONENT_STATUS.new()
-        for component in _components(health):
-            name, current_status = _component_identity(component)
+        for component in health.components():
+            current = _status_name(component.status)
             for candidate in COMPONENT_STATUSES:
-                status.add_metric([name, candidate], 1 if candidate == current_status else 0)
+                status.add_metric([component.name, candidate], 1 if candidate == current else 0)
         yield status
+        overall = _status_name(health.get_system_summary()["status"])
+        yield _state_set(HEALTH_STATUS, overall)
+        bots = {key: family.new() for key, family in BOT_GAUGES.items()}
+        for service in sorted(health.heartbeats.services()):
+            per_bot = health.figures(service)
+            for key, family in bots.items():
+                if (number := _finite(per_bot.get(key))) is not None:
+                    family.add_metric([service], number)
+        yield from bots.values()
 
     def _alerting(self) -> Iterator[Metric]:
         alerting = getattr(self.backend, "alerting", None)
@@ -397,12 +418,6 @@ def _finite(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _field(source: Any, name: str) -> Any:
-    if isinstance(source, Mapping):
-        return source.get(name)
-    return getattr(source, name, None)
-
-
 def _as_mapping(value: Any) -> Mapping[str, Any]:
     if isinstance(value, Mapping):
         return value
@@ -412,21 +427,17 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
     return vars(value) if hasattr(value, "__dict__") else {}
 
 
-def _components(health: Any) -> list[Any]:
-    """The health monitor's components, from its summary (a list or a name -> entry map)."""
-    summary = _as_mapping(health.get_system_summary())
-    components = summary.get("components") or {}
-    if isinstance(components, Mapping):
-        return [{"name": name, **_as_mapping(entry)} if not isinstance(entry, str)
-                else {"name": name, "status": entry} for name, entry in components.items()]
-    return list(components)
+def _status_name(status: Any) -> str:
+    """A health status (enum or text) as one of COMPONENT_STATUSES."""
+    name = str(getattr(status, "value", status)).lower()
+    return name if name in COMPONENT_STATUSES else "unknown"
 
 
-def _component_identity(component: Any) -> tuple[str, str]:
-    data = _as_mapping(component)
-    status = data.get("status", "unknown")
-    status = str(getattr(status, "value", status)).lower()
-    return str(data.get("name", "")), status if status in COMPONENT_STATUSES else "unknown"
+def _state_set(family: Family, current: str) -> Metric:
+    metric = family.new()
+    for candidate in COMPONENT_STATUSES:
+        metric.add_metric([candidate], 1 if candidate == current else 0)
+    return metric
 
 
 def _outbox_backlog(alerting: Any) -> dict[str, int]:
