@@ -1,0 +1,1 @@
+"""Alerting: rules, alert lifecycle, routing, rate limits, the durable outbox and channels."""
