@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tradepulse_backend.config.models import Host, Port, Secret, _Section
+from tradepulse_backend.config.base import Host, Port, Secret, _Section
 
 
 def _http_url(value: str) -> str:
@@ -77,6 +77,9 @@ class EmailChannelConfig(_ChannelBase):
     sender_password: Secret | None = Field(None, description="SMTP password; none skips login.")
     username: str | None = Field(None, description="SMTP login; defaults to sender_email.")
     recipients: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    ca_file: str | None = Field(
+        None, description="PEM file of CAs to trust instead of the system's (a private relay)."
+    )
     timeout: Timeout = 10.0
 
     @model_validator(mode="before")

@@ -10,13 +10,15 @@ from tradepulse_backend.alerting.channels.base import (
     DeliveryStatus,
     Notification,
 )
+from tradepulse_backend.clock import Clock
 from tradepulse_backend.config.channels import ConsoleChannelConfig
 
 
 class ConsoleChannel(AlertChannel):
     """Logs `[STATUS] title: text (figures)` on one line; never fails."""
 
-    def __init__(self, name: str, config: ConsoleChannelConfig, *, user_agent: str = "") -> None:
+    def __init__(self, name: str, config: ConsoleChannelConfig, *, user_agent: str = "",
+                 clock: Clock | None = None) -> None:
         self.name = name
         self.send_resolved = config.send_resolved
         self.resend_interval = None
