@@ -42,6 +42,9 @@ class Attachment:
     data: bytes = field(repr=False)
 
 
+NOTIFICATION_STATUSES = ("firing", "resolved")
+
+
 @dataclass(frozen=True)
 class Notification:
     """One message for one channel, already rendered; `key` is its idempotency key."""
@@ -62,6 +65,12 @@ class Notification:
     external_url: str
     suppressed_note: str | None = None
     attachments: tuple[Attachment, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Accept a severity name for `severity`; refuse a status channels cannot render."""
+        if self.status not in NOTIFICATION_STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {NOTIFICATION_STATUSES}")
+        object.__setattr__(self, "severity", AlertSeverity.parse(self.severity))
 
 
 class AlertChannel(ABC):

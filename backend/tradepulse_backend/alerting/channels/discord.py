@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradepulse_backend.alerting.channels.base import AlertChannel, DeliveryResult, Notification
-from tradepulse_backend.alerting.channels.http import HttpPoster
+from tradepulse_backend.alerting.channels.http import HttpPoster, url_secrets
 from tradepulse_backend.alerting.channels.render import clip, colour, heading
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config.channels import DiscordChannelConfig
@@ -42,7 +42,7 @@ class DiscordChannel(AlertChannel):
         self._url = config.webhook_url.get_secret_value()
         self._username = config.username
         self._poster = HttpPoster(user_agent=user_agent, timeout=config.timeout,
-                                  clock=clock or SystemClock(), secrets=[self._url])
+                                  clock=clock or SystemClock(), secrets=url_secrets(self._url))
 
     def send(self, notification: Notification) -> DeliveryResult:
         """One POST; Discord's 429 carries Retry-After, which the poster honours."""

@@ -8,6 +8,7 @@ import json
 import math
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from tradepulse_backend.clock import Clock
 
 MASK = "********"
 _SNIPPET_CHARS = 200
+_TOKEN_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,17 @@ class HttpPoster:
         text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
         return DeliveryResult(DeliveryStatus.RETRY,
                               self.scrub(f"connection failed: {type(reason).__name__}: {text}"))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a secret URL that must not leak on their own: the whole URL, its password,
+    its longer path segments (webhook tokens) and its query values."""
+    parts = urllib.parse.urlsplit(url)
+    secrets = [url, parts.password or ""]
+    secrets += [segment for segment in parts.path.split("/") if len(segment) >= _TOKEN_CHARS]
+    secrets += [value for _, value in urllib.parse.parse_qsl(parts.query)
+                if len(value) >= _TOKEN_CHARS]
+    return [secret for secret in secrets if secret]
 
 
 def _read_quietly(error: urllib.error.HTTPError) -> bytes:

@@ -10,7 +10,7 @@ from tradepulse_backend.alerting.channels.base import (
     DeliveryStatus,
     Notification,
 )
-from tradepulse_backend.alerting.channels.http import HttpPoster
+from tradepulse_backend.alerting.channels.http import HttpPoster, url_secrets
 from tradepulse_backend.alerting.channels.render import clip, heading, hex_colour
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config.channels import SlackChannelConfig
@@ -70,7 +70,7 @@ class SlackChannel(AlertChannel):
         self._api_url = config.api_url.rstrip("/") + "/chat.postMessage"
         self._poster = HttpPoster(user_agent=user_agent, timeout=config.timeout,
                                   clock=clock or SystemClock(),
-                                  secrets=[self._webhook or "", self._token or ""])
+                                  secrets=[*url_secrets(self._webhook or ""), self._token or ""])
 
     def send(self, notification: Notification) -> DeliveryResult:
         """One POST; chat.postMessage's `ok: false` replies are classified by error name."""
