@@ -26,8 +26,8 @@ MASK = "********"
 def message_id(key: str, sender: str) -> str:
     """``<hash-of-key@sender-domain>``: the same key always gives the same Message-ID, so a
     receiver can drop a duplicate sent in the crash window."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-    return f"<{digest}.tradepulse@{sender.rpartition('@')[2]}>"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{sender.rpartition('@')[2]}>"
 
 
 def html_body(notification: Notification) -> str:
