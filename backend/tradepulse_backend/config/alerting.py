@@ -183,7 +183,7 @@ class Condition(_Section):
             return None
         op = SPELLINGS.get(value.strip(), value.strip())
         if op not in OPERATORS:
-            raise _error("operator", "{given!r} is not one of {allowed}", given=value[:40],
+            raise _error("operator", "{given} is not one of {allowed}", given=repr(value[:40]),
                          allowed=", ".join((*OPERATORS, *SPELLINGS)))
         return op
 
@@ -228,14 +228,15 @@ def check_template(text: str) -> str:
         if name is None:
             continue
         if not _NAME.match(name):
-            raise _error("template", "{{{name}}}: only plain names are allowed in templates, "
-                         "no attribute access, indexing or positional fields", name=name[:40])
+            raise _error("template", "{field}: only plain names are allowed in templates, "
+                         "no attribute access, indexing or positional fields",
+                         field="{" + name[:40] + "}")
         if conversion is not None:
-            raise _error("template", "{{{name}!{conv}}}: conversions are not allowed",
-                         name=name, conv=conversion)
+            raise _error("template", "{field}: conversions are not allowed",
+                         field="{" + f"{name}!{conversion}" + "}")
         if spec and ("{" in spec or "}" in spec):
-            raise _error("template", "{{{name}}}: nested fields in a format spec are not "
-                         "allowed", name=name)
+            raise _error("template", "{field}: nested fields in a format spec are not "
+                         "allowed", field="{" + name + "}")
     return text
 
 
@@ -271,7 +272,7 @@ class RuleSpec(_Section):
     def _known_severity(cls, value: str) -> str:
         folded = str(value).strip().lower()
         if folded not in SEVERITIES:
-            raise _error("severity", "{given!r} is not one of {allowed}", given=str(value)[:40],
+            raise _error("severity", "{given} is not one of {allowed}", given=repr(str(value)[:40]),
                          allowed=", ".join(SEVERITIES))
         return folded
 
@@ -314,11 +315,11 @@ def _weekday_range(value: str) -> list[int]:
     first, _, last = value.strip().lower().partition(":")
     for day in (first, last or first):
         if day not in _DAYS:
-            raise _error("weekday", "{day!r} is not a weekday ({allowed})", day=day,
+            raise _error("weekday", "{day} is not a weekday ({allowed})", day=repr(day),
                          allowed=", ".join(_DAYS))
     start, end = _DAYS.index(first), _DAYS.index(last or first)
     if start > end:
-        raise _error("weekday", "range {value!r} runs backwards", value=value)
+        raise _error("weekday", "range {value} runs backwards", value=repr(value))
     return list(range(start, end + 1))
 
 
@@ -447,14 +448,14 @@ class AlertingSystemConfig(_Section):
                 for name in getattr(route, kind):
                     if name not in self.time_intervals:
                         raise _error("unknown_interval",
-                                     "routes[{i}].{kind}: unknown time interval {name!r}; "
-                                     "defined: {defined}", i=index, kind=kind, name=name,
+                                     "routes[{i}].{kind}: unknown time interval {name}; "
+                                     "defined: {defined}", i=index, kind=kind, name=repr(name),
                                      defined=", ".join(self.time_intervals))
         for name, spec in self.rules.items():
             for channel in spec.channels or ():
                 if channel not in self.channels:
                     raise _error("unknown_channel",
-                                 "rules.{rule}.channels: channel {channel!r} is not configured "
+                                 "rules.{rule}.channels: channel {channel} is not configured "
                                  "under alerting_system.channels (configured: {known})",
-                                 rule=name, channel=channel, known=", ".join(self.channels))
+                                 rule=name, channel=repr(channel), known=", ".join(self.channels))
         return self

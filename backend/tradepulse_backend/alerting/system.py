@@ -1,0 +1,549 @@
+"""AlertingSystem: rules -> lifecycle -> silences -> grouping/routing -> rate limits -> the
+durable outbox -> channels, with state kept in the store so a restart re-notifies nothing and
+loses nothing.
+
+Evaluation is event-driven (a snapshot or a stored batch evaluates the rules that read it, for
+its service) and timed (`tick` every `evaluation_interval`, so `for`, `keep_firing_for` and
+`absent` work when nothing arrives). Every entry point takes time from the injected clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from tradepulse_backend.alerting import notifications
+from tradepulse_backend.alerting.channels.base import (
+    AlertChannel,
+    Attachment,
+    DeliveryStatus,
+    Notification,
+)
+from tradepulse_backend.alerting.figures import FigureBook, MetricFigures, PerformanceFigures
+from tradepulse_backend.alerting.grouping import Dispatcher
+from tradepulse_backend.alerting.outbox import Outbox, row_json
+from tradepulse_backend.alerting.ratelimit import DAY_NS, RateLimiter
+from tradepulse_backend.alerting.routing import Router
+from tradepulse_backend.alerting.rules import AlertRule, RuleError, compile_rule
+from tradepulse_backend.alerting.severity import AlertSeverity
+from tradepulse_backend.alerting.silences import (
+    Silence,
+    SilenceBook,
+    SilenceError,
+    parse_matchers,
+)
+from tradepulse_backend.alerting.state import Alert, AlertState, iso
+from tradepulse_backend.bus import (
+    AlertChanged,
+    EventBus,
+    HealthSampled,
+    NotificationChanged,
+    PerformanceUpdated,
+    TelemetryStored,
+    coalesce,
+    drop_oldest,
+)
+from tradepulse_backend.clock import Clock
+from tradepulse_backend.config.alerting import AlertingSystemConfig, Matcher
+from tradepulse_backend.performance.reports import Report, ReportFormat, render
+from tradepulse_backend.performance.snapshot import PerformanceSnapshot
+from tradepulse_backend.store import Store
+from tradepulse_backend.store import alerts as stored
+from tradepulse_backend.workers import Supervisor
+
+logger = logging.getLogger(__name__)
+NS = 1_000_000_000
+CONFIG_PREFIX = "monitoring.alerting_system.rules"
+
+
+class AlertingSystem:
+    """The alerting engine: rules, alert state, silences, acks, groups, limits and outbox."""
+
+    def __init__(self, config: AlertingSystemConfig, *, store: Store, clock: Clock,
+                 channels: Mapping[str, AlertChannel], book: FigureBook,
+                 performance: PerformanceFigures | None = None,
+                 metrics: MetricFigures | None = None, bus: EventBus | None = None,
+                 external_url: Callable[[], str] | str = "",
+                 report_channels: Iterable[str] = ()) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.channels = dict(channels)
+        self.book = book
+        self.performance = performance
+        self.metrics = metrics
+        self.bus = bus
+        self._external_url = external_url
+        self.report_channels = list(report_channels)
+        self._lock = threading.RLock()
+        self.rules: dict[str, AlertRule] = {}
+        self._config_rules: set[str] = set()
+        self.router = Router(config, self.channels)
+        now = clock.now_ns()
+        self.silences = SilenceBook(
+            lambda record: stored.save_silence(store, record),
+            [Silence.from_record(r) for r in stored.load_silences(store)])
+        self.dispatcher = Dispatcher(
+            self.router, send_resolved=self._send_resolved, silenced=self.silences.silenced,
+            saved=stored.load_groups(store))
+        self.limiter = RateLimiter(config.rate_limits)
+        self.limiter.restore(stored.channel_usage(store, now - DAY_NS))
+        self.outbox = Outbox(store, self.channels, config.outbox, clock=clock,
+                             publish=self._publish_notification, on_failed=self._channel_failed)
+        self._load_rules()
+        self._restore_alerts(now)
+
+    # --- rules ----------------------------------------------------------------------------
+
+    def _load_rules(self) -> None:
+        for name, spec in self.config.rules.items():
+            self._install(compile_rule(name, spec, self.book, channels=self.channels,
+                                       prefix=CONFIG_PREFIX, source="config"))
+            self._config_rules.add(name)
+        for name, spec in stored.load_rules(self.store).items():
+            try:
+                self._install(compile_rule(name, spec, self.book, channels=self.channels))
+            except RuleError as error:
+                logger.error("stored alert rule %s cannot be used any more: %s", name, error)
+
+    def _install(self, rule: AlertRule) -> None:
+        self.rules[rule.name] = rule
+
+    def add_rule(self, name: str, spec: Mapping[str, Any], *, replace: bool = False
+                 ) -> dict[str, Any]:
+        """Validate, store and start evaluating a rule; RuleError names each fault by key
+        path. An existing name is an error unless `replace` (REST PUT)."""
+        rule = compile_rule(name, spec, self.book, channels=self.channels)
+        with self._lock:
+            if name in self._config_rules:
+                raise RuleError([f"rules.{name}: defined in the config file; change it there"])
+            old = self.rules.get(name)
+            if old is not None and not replace:
+                raise RuleError([f"rules.{name}: a rule with this name exists; replace it "
+                                 "with PUT /api/v1/rules/<name>"])
+            if replace and old is None:
+                raise KeyError(name)
+            stored.save_rule(self.store, name, rule.spec.dump(), self.clock.now_ns())
+            if old is not None:
+                self._retire(old)
+            self._install(rule)
+        logger.info("alert rule %s %s", name, "replaced" if old else "added")
+        return self.rule_json(rule)
+
+    async def add_alert_rule(self, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """The seed's coroutine: `await alerting_system.add_alert_rule(name, spec)`."""
+        return self.add_rule(name, spec)
+
+    def remove_rule(self, name: str) -> bool:
+        """Delete a rule added at run time (its alerts resolve); False when there is none."""
+        with self._lock:
+            if name in self._config_rules:
+                raise RuleError([f"rules.{name}: defined in the config file; remove it there"])
+            rule = self.rules.pop(name, None)
+            if rule is None:
+                return False
+            stored.delete_rule(self.store, name)
+            self._retire(rule)
+        return True
+
+    def _retire(self, rule: AlertRule) -> None:
+        """A replaced or removed rule's live alerts resolve."""
+        now = self.clock.now_ns()
+        changed = []
+        for alert in rule.alerts():
+            if alert.state is not AlertState.RESOLVED:
+                alert.state = AlertState.RESOLVED
+                alert.resolved_ns = alert.since_ns = now
+                changed.append(alert)
+        self._apply(changed, now, rule)
+
+    def rule_json(self, rule: AlertRule) -> dict[str, Any]:
+        return {"name": rule.name, "source": rule.source, **rule.spec.dump(),
+                "active_alerts": sum(1 for a in rule.alerts()
+                                     if a.state is not AlertState.RESOLVED)}
+
+    def list_rules(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self.rule_json(rule) for rule in self.rules.values()]
+
+    # --- evaluation -----------------------------------------------------------------------
+
+    def evaluate_alerts(self, snapshot_or_figures: PerformanceSnapshot | Mapping[str, Any]
+                        | None = None) -> list[dict[str, Any]]:
+        """Run the rules now and return the alerts that changed state. A snapshot (or a
+        mapping of figures with `service`) is taken as the newest performance figures first."""
+        service = None
+        kinds = None
+        if snapshot_or_figures is not None:
+            snapshot = snapshot_or_figures
+            if not isinstance(snapshot, PerformanceSnapshot):
+                figures = dict(snapshot_or_figures)
+                identity = {"service": str(figures.pop("service", "")),
+                            "portfolio": str(figures.pop("portfolio", "")),
+                            "timestamp": self.clock.now_ns() / NS}
+                snapshot = PerformanceSnapshot.from_figures(figures, **identity)
+            if self.performance is not None:
+                self.performance.update(snapshot)
+            service, kinds = snapshot.service, {"performance"}
+        return [alert.to_dict() for alert in self._evaluate(kinds, service)]
+
+    def _evaluate(self, kinds: set[str] | None, service: str | None) -> list[Alert]:
+        with self._lock:
+            now = self.clock.now_ns()
+            changed: list[Alert] = []
+            for rule in list(self.rules.values()):
+                if kinds is not None and not (rule.kinds & kinds):
+                    continue
+                found = rule.evaluate(now, service)
+                if found:
+                    self._apply(found, now, rule)
+                    changed.extend(found)
+            if self.dispatcher.due(now):
+                self._flush(now)
+            return changed
+
+    def tick(self) -> list[Alert]:
+        """The timer: evaluate every rule, refresh silences, forget old resolved alerts, and
+        send what groups have due."""
+        changed = self._evaluate(None, None)
+        with self._lock:
+            now = self.clock.now_ns()
+            self._refresh_silences(now)
+            self._forget_resolved(now)
+            if self.dispatcher.due(now):
+                self._flush(now)
+        return changed
+
+    def _apply(self, changed: list[Alert], now: int, rule: AlertRule) -> None:
+        """Record, publish and route alerts whose state changed."""
+        if not changed:
+            return
+        history = []
+        resolved_acks = []
+        for alert in changed:
+            alert.silenced = self.silences.silenced(alert.labels, now)
+            if alert.state is AlertState.RESOLVED and alert.acknowledged:
+                alert.acknowledged = False
+                resolved_acks.append(alert.fingerprint)
+            history.append({"fingerprint": alert.fingerprint, "rule": alert.rule,
+                            "service": alert.service, "severity": alert.severity,
+                            "state": str(alert.state), "time_ns": now,
+                            "alert": alert.to_dict()})
+        stored.record_changes(self.store, [a.to_record() for a in changed], (), history, now)
+        stored.delete_acks(self.store, resolved_acks)
+        for alert in changed:
+            self._publish_alert(alert)
+            if alert.state is not AlertState.PENDING:
+                self.dispatcher.add(alert, self.router.routes(
+                    alert.labels, rule.channels, rule.spec.group_by), now)
+            logger.info("alert %s %s: %s", alert.rule, alert.state, alert.title)
+
+    def _refresh_silences(self, now: int) -> None:
+        for rule in self.rules.values():
+            for alert in rule.alerts():
+                silenced = self.silences.silenced(alert.labels, now)
+                if silenced != alert.silenced:
+                    alert.silenced = silenced
+                    stored.record_changes(self.store, [alert.to_record()], (), [], now)
+                    self._publish_alert(alert)
+
+    def _forget_resolved(self, now: int) -> None:
+        keep_ns = int(self.config.resolved_retention * NS)
+        gone = []
+        grouped = {fp for g in self.dispatcher.groups.values() for fp in g.alerts}
+        for rule in self.rules.values():
+            for key, alert in list(rule.instances.items()):
+                if alert.state is AlertState.RESOLVED and now - alert.since_ns >= keep_ns \
+                        and alert.fingerprint not in grouped:
+                    del rule.instances[key]
+                    gone.append(alert.fingerprint)
+        if gone:
+            stored.record_changes(self.store, [], gone, [], now)
+
+    def _flush(self, now: int) -> None:
+        drafts, groups = self.dispatcher.flush(now)
+        rows = []
+        for draft in drafts:
+            channel = draft.group.channel
+            critical = any(a.severity == AlertSeverity.CRITICAL.value
+                           for a in [*draft.firing, *draft.resolved])
+            reason = self.limiter.check(channel, critical, now)
+            note = None if reason else self.limiter.take_note(channel)
+            notification = notifications.build(draft, external_url=self.external_url,
+                                               suppressed_note=note)
+            if reason:
+                self.limiter.suppress(channel, notification.title, now)
+                logger.warning("notification %s on %s suppressed: %s", draft.key, channel,
+                               reason)
+            rows.append(self._row(notification, "suppressed" if reason else "pending",
+                                  reason))
+        ids = stored.commit_flush(self.store, groups, rows, now)
+        self._announce(rows, ids, now)
+
+    @staticmethod
+    def _row(notification: Notification, status: str, error: str | None = None
+             ) -> dict[str, Any]:
+        return {"key": notification.key, "channel": notification.channel,
+                "group_key": notification.group_key, "status": status,
+                "severity": notification.severity.value, "title": notification.title,
+                "body": notifications.to_json(notification), "last_error": error}
+
+    def _announce(self, rows: list[dict[str, Any]], ids: list[int], now: int) -> None:
+        for row, row_id in zip(rows, ids, strict=True):
+            self._publish_notification(row_json({
+                **row, "id": row_id, "attempts": 0, "created_ns": now, "updated_ns": now,
+                "next_attempt_ns": now}))
+            if row["status"] == "pending":
+                self.outbox.wake(row["channel"])
+
+    # --- restore --------------------------------------------------------------------------
+
+    def _restore_alerts(self, now: int) -> None:
+        acks = stored.load_acks(self.store)
+        for record in stored.load_states(self.store):
+            alert = Alert.from_record(record)
+            alert.acknowledged = alert.fingerprint in acks
+            rule = self.rules.get(alert.rule)
+            if rule is None:
+                continue
+            rule.restore(alert)
+            if alert.state is not AlertState.PENDING:
+                self.dispatcher.add(alert, self.router.routes(
+                    alert.labels, rule.channels, rule.spec.group_by), now)
+
+    # --- queries and actions --------------------------------------------------------------
+
+    @property
+    def external_url(self) -> str:
+        url = self._external_url() if callable(self._external_url) else self._external_url
+        return self.config.external_url or url
+
+    def _live(self) -> list[Alert]:
+        with self._lock:
+            return [a for rule in self.rules.values() for a in rule.alerts()]
+
+    def get_active_alerts(self) -> list[dict[str, Any]]:
+        """Pending and firing alerts, newest first."""
+        return [a.to_dict() for a in sorted(self._live(), key=lambda a: -a.since_ns)
+                if a.state is not AlertState.RESOLVED]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Pending, firing and recently resolved alerts (the REST list), newest first."""
+        return [a.to_dict() for a in sorted(self._live(), key=lambda a: -a.since_ns)]
+
+    def get_alert_history(self, service: str | None = None, severity: str | None = None,
+                          since: int | None = None, limit: int = 100,
+                          cursor: int | None = None) -> list[dict[str, Any]]:
+        """State changes newest first (`since` in unix ns)."""
+        return self.history(service=service, severity=severity, since_ns=since, limit=limit,
+                            before_id=cursor)[0]
+
+    def history(self, **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
+        return stored.history(self.store, **filters)
+
+    def acknowledge(self, fingerprint: str, by: str = "", comment: str = ""
+                    ) -> dict[str, Any] | None:
+        """Stop repeats of a live alert until it resolves; None when there is no such alert."""
+        with self._lock:
+            for alert in self._live():
+                if alert.fingerprint == fingerprint and alert.state is not AlertState.RESOLVED:
+                    alert.acknowledged = True
+                    now = self.clock.now_ns()
+                    stored.save_ack(self.store, fingerprint, by, comment, now)
+                    stored.record_changes(self.store, [alert.to_record()], (), [], now)
+                    self._publish_alert(alert)
+                    return alert.to_dict()
+        return None
+
+    def add_silence(self, matchers: list[Matcher] | list[Mapping[str, Any]], *,
+                    created_by: str, comment: str = "", ends_ns: int | None = None,
+                    duration_s: float | None = None) -> dict[str, Any]:
+        """Silence alerts whose labels match, until `ends_ns` or for `duration_s`."""
+        parsed = parse_matchers([m.model_dump() if isinstance(m, Matcher) else m
+                                 for m in matchers])
+        now = self.clock.now_ns()
+        if ends_ns is None:
+            if duration_s is None or duration_s <= 0:
+                raise SilenceError("ends_at or duration: a silence needs an end")
+            ends_ns = now + int(duration_s * NS)
+        if not created_by:
+            raise SilenceError("created_by: say who creates the silence")
+        silence = self.silences.add(parsed, created_by=created_by, comment=comment,
+                                    starts_ns=now, ends_ns=ends_ns)
+        with self._lock:
+            self._refresh_silences(now)
+        return silence.to_dict(now)
+
+    def expire_silence(self, silence_id: str) -> dict[str, Any] | None:
+        now = self.clock.now_ns()
+        silence = self.silences.expire(silence_id, now)
+        if silence is None:
+            return None
+        with self._lock:
+            self._refresh_silences(now)
+        return silence.to_dict(now)
+
+    def list_silences(self) -> list[dict[str, Any]]:
+        now = self.clock.now_ns()
+        return [s.to_dict(now) for s in self.silences.all()]
+
+    def notifications(self, **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
+        rows, cursor = stored.notifications(self.store, **filters)
+        return [row_json(row) for row in rows], cursor
+
+    def send_test_alert(self, channel: str | None = None) -> dict[str, dict[str, Any]]:
+        """Send a test notification now on one channel (or every channel), synchronously;
+        per channel whether it was delivered and, if not, why."""
+        names = [channel] if channel else list(self.channels)
+        results: dict[str, dict[str, Any]] = {}
+        now = self.clock.now_ns()
+        for name in names:
+            target = self.channels.get(name)
+            if target is None:
+                results[name] = {"ok": False, "status": "permanent",
+                                 "detail": f"channel {name!r} is not configured "
+                                           f"(configured: {', '.join(self.channels)})"}
+                continue
+            notification = self._test_notification(name, now)
+            result = Outbox._send(target, notification)
+            results[name] = {"ok": result.status is DeliveryStatus.OK,
+                             "status": result.status.value, "detail": result.detail}
+        return results
+
+    def _test_notification(self, channel: str, now: int) -> Notification:
+        alert = {"status": "firing", "labels": {"alertname": "tradepulse_test",
+                                                "severity": "info"},
+                 "annotations": {"title": "Test alert", "message": "tradepulse test alert"},
+                 "startsAt": iso(now), "endsAt": notifications.ZERO_TIME,
+                 "fingerprint": "test", "generatorURL": self.external_url}
+        return Notification(
+            key=f"test-{uuid.uuid4().hex[:12]}-{channel}", channel=channel, receiver="test",
+            group_key="test", status="firing", severity=AlertSeverity.INFO,
+            title="[TEST] tradepulse test alert",
+            text="This is a test notification from tradepulse; delivery works.",
+            alerts=(alert,), group_labels={}, common_labels=alert["labels"],
+            common_annotations=alert["annotations"], figures={"sent_at": iso(now) or ""},
+            external_url=self.external_url)
+
+    # --- reports --------------------------------------------------------------------------
+
+    def deliver_report(self, report: Report) -> list[str]:
+        """Queue a scheduled report on the configured report channels (email gets HTML and
+        CSV attachments, others a compact summary), with its alerts section filled."""
+        if not self.report_channels:
+            return []
+        since_ns = int(report.since_unix_ms * 1e6)
+        fired = [a for a in stored.history(self.store, service=report.service,
+                                           since_ns=since_ns, limit=500)[0]
+                 if a.get("state") == "firing"]
+        report.alerts = [{"title": a["title"], "severity": a["severity"], "since": a["since"],
+                          "rule": a["rule"]} for a in fired]
+        html, _ = render(report, ReportFormat.HTML)
+        csv, _ = render(report, ReportFormat.CSV)
+        base = f"tradepulse-{report.service}-{report.period}-{report.day_label}"
+        perf = report.performance
+        figures = {k: notifications.format_value(perf.get(k)) for k in (
+            "portfolio_value", "daily_return", "max_drawdown", "sharpe_ratio") if k in perf}
+        figures["alerts_fired"] = str(len(fired))
+        now = self.clock.now_ns()
+        rows = []
+        group_key = f"report|{report.service}|{report.period}|{report.day_label}"
+        for channel in self.report_channels:
+            if channel not in self.channels:
+                logger.error("report channel %s is not configured", channel)
+                continue
+            attachments = ()
+            if getattr(self.channels[channel], "supports_attachments", channel == "email"):
+                attachments = (Attachment(f"{base}.html", "text/html", html.encode()),
+                               Attachment(f"{base}.csv", "text/csv", csv.encode()))
+            summary = ", ".join(f"{k} {v}" for k, v in figures.items())
+            notification = Notification(
+                key=f"{group_key}|{channel}", channel=channel, receiver="reports",
+                group_key=group_key, status="firing", severity=AlertSeverity.INFO,
+                title=f"Performance report {report.service} {report.period} "
+                      f"{report.day_label}",
+                text=f"Performance report for {report.service} ({report.portfolio or 'default'}"
+                     f" portfolio), {report.period} {report.day_label}: {summary}.",
+                alerts=(), group_labels={"service": report.service}, common_labels={},
+                common_annotations={}, figures=figures, external_url=self.external_url,
+                attachments=attachments)
+            rows.append(self._row(notification, "pending"))
+        with self._lock:
+            ids = stored.commit_flush(self.store, [], rows, now)
+            self._announce(rows, ids, now)
+        return [row["key"] for row in rows]
+
+    # --- channels -------------------------------------------------------------------------
+
+    def _send_resolved(self, channel: str) -> bool:
+        target = self.channels.get(channel)
+        return bool(getattr(target, "send_resolved", True))
+
+    def _channel_failed(self, channel: str, row: dict[str, Any]) -> None:
+        """A notification failed for good: tell the console (never the failing channel)."""
+        logger.critical("alert channel %s failed to deliver %r: %s", channel, row["title"],
+                        row["last_error"])
+        if channel == "console" or "console" not in self.channels:
+            return
+        now = self.clock.now_ns()
+        notification = Notification(
+            key=f"channel-failed-{row['key']}", channel="console", receiver="channel-health",
+            group_key=f"channel-failed|{channel}", status="firing",
+            severity=AlertSeverity.CRITICAL,
+            title=f"Alert channel {channel} failed to deliver a notification",
+            text=f"{row['title']!r} could not be delivered on {channel}: {row['last_error']}",
+            alerts=(), group_labels={"channel": channel}, common_labels={"channel": channel},
+            common_annotations={}, figures={"attempts": str(row["attempts"])},
+            external_url=self.external_url)
+        with self._lock:
+            rows = [self._row(notification, "pending")]
+            ids = stored.commit_flush(self.store, [], rows, now)
+            self._announce(rows, ids, now)
+
+    # --- bus ------------------------------------------------------------------------------
+
+    def _publish_alert(self, alert: Alert) -> None:
+        if self.bus is not None:
+            self.bus.publish(AlertChanged(alert.to_dict()))
+
+    def _publish_notification(self, row: dict[str, Any]) -> None:
+        if self.bus is not None:
+            self.bus.publish(NotificationChanged(row))
+
+    def on_snapshot(self, event: PerformanceUpdated) -> None:
+        if self.performance is not None:
+            self.performance.update(event.snapshot)
+        self._evaluate({"performance"}, event.snapshot.service)
+
+    def on_stored(self, event: TelemetryStored) -> None:
+        if self.metrics is None:
+            return
+        for service in self.metrics.absorb(event.batch):
+            self._evaluate({"metric"}, service)
+
+    def on_health(self, _event: HealthSampled) -> None:
+        self._evaluate({"health"}, None)
+
+    def start(self, supervisor: Supervisor) -> None:
+        """Subscribe to figures, run the timer, and start one sender per channel."""
+        if self.bus is not None:
+            self.bus.subscribe(PerformanceUpdated, self.on_snapshot, name="alerting-performance",
+                               overflow=coalesce(lambda e: (e.snapshot.service,
+                                                            e.snapshot.portfolio)))
+            self.bus.subscribe(TelemetryStored, self.on_stored, name="alerting-metrics",
+                               overflow=drop_oldest)
+            self.bus.subscribe(HealthSampled, self.on_health, name="alerting-health",
+                               overflow=coalesce(lambda e: "health"))
+        supervisor.every("alerting", self.config.evaluation_interval, self.tick)
+        self.outbox.start(supervisor)
+
+    def close(self) -> None:
+        self.outbox.stop()
+        for channel in self.channels.values():
+            try:
+                channel.close()
+            except Exception:
+                logger.exception("closing channel %s failed", channel.name)
