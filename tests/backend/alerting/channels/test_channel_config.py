@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tradepulse_backend.config import ConfigError, load_config, redacted
 from tradepulse_backend.config.channels import (
     ChannelConfigError,
     ConsoleChannelConfig,
@@ -90,3 +91,30 @@ def test_secrets_are_masked_in_repr_and_json():
 def test_console_is_there_without_config():
     assert list(default_channels()) == ["console"]
     assert parse_channels(None) == {}
+
+
+def test_config_file_expands_env_secrets_and_names_full_key_paths(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "monitoring:\n"
+        "  alerting_system:\n"
+        "    channels:\n"
+        "      email:\n"
+        "        smtp_server: smtp.example.com\n"
+        "        smtp_port: 465\n"
+        "        sender_email: alerts@example.com\n"
+        "        sender_password: ${SMTP_PASSWORD}\n"
+        "        recipients: [risk@example.com]\n"
+        "      console: {}\n")
+    config = load_config(path, environ={"SMTP_PASSWORD": "from-env-Secret"})
+    email = config.alerting_system.channels["email"]
+    assert email.sender_password.get_secret_value() == "from-env-Secret"
+    assert email.security == "ssl"
+    assert "from-env-Secret" not in str(redacted(config))
+
+    path.write_text(path.read_text().replace("smtp_port: 465", "smtp_port: 99999"))
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={"SMTP_PASSWORD": "x"})
+    assert error.value.errors == [
+        "monitoring.alerting_system.channels.email.smtp_port: "
+        "Input should be less than or equal to 65535"]
