@@ -10,7 +10,9 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    PlainSerializer,
     PlainValidator,
+    SerializationInfo,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -206,9 +208,15 @@ def _by_type(value: Any) -> Any:
     return model.model_validate(value)
 
 
+def _dump(value: _ChannelBase, info: SerializationInfo) -> dict[str, Any]:
+    """Serialize by the entry's own model (secrets masked in JSON mode by their type)."""
+    return value.model_dump(mode=info.mode, exclude_none=info.exclude_none)
+
+
 ChannelConfig = Annotated[
     AnyChannelConfig,
     PlainValidator(_by_type, json_schema_input_type=dict[str, Any]),
+    PlainSerializer(_dump),
 ]
 """One channel's settings; `type` picks the model (a discriminated union on `type`)."""
 
