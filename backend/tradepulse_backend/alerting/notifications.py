@@ -47,8 +47,10 @@ def build(draft: Draft, *, external_url: str, suppressed_note: str | None = None
                    default=AlertSeverity.INFO)
     lead = alerts[0]
     tag = status.upper() + (f":{len(draft.firing)}" if len(draft.firing) > 1 else "")
+    common_labels = _common([a.labels for a in alerts])
+    service = common_labels.get("service")
     title = f"[{tag}] {lead.title}" if len(alerts) == 1 else \
-        f"[{tag}] {lead.rule}" + (f" ({lead.service})" if lead.service else "")
+        f"[{tag}] {lead.rule}" + (f" ({service})" if service else "")
     lines = []
     for alert in alerts:
         state = "RESOLVED" if alert.state is AlertState.RESOLVED else "FIRING"
@@ -71,7 +73,7 @@ def build(draft: Draft, *, external_url: str, suppressed_note: str | None = None
         key=draft.key, channel=draft.group.channel, receiver=draft.group.route.route_id,
         group_key=draft.group.key, status=status, severity=severity, title=title,
         text="\n".join(lines), alerts=v4, group_labels=dict(draft.group.labels),
-        common_labels=_common([a.labels for a in alerts]),
+        common_labels=common_labels,
         common_annotations=_common([x["annotations"] for x in v4]), figures=figures,
         external_url=external_url, suppressed_note=suppressed_note)
 
