@@ -222,13 +222,17 @@ ChannelConfig = Annotated[
 
 
 def _type_from_name(value: Any) -> Any:
-    """Give each entry without a `type` its name as type, so `email: {...}` needs none."""
+    """Lay the entries over the default channels (null removes one) and give each entry
+    without a `type` its name as type, so `email: {...}` needs none."""
+    if value is None:
+        value = {}
     if not isinstance(value, Mapping):
         return value
+    merged = {**{name: {} for name in default_channels()}, **value}
     return {
         name: ({**entry, "type": str(name)} if isinstance(entry, Mapping)
                and entry.get("type") is None else entry)
-        for name, entry in value.items()
+        for name, entry in merged.items() if entry is not None
     }
 
 
@@ -238,8 +242,8 @@ def default_channels() -> dict[str, AnyChannelConfig]:
 
 
 ChannelsConfig = Annotated[dict[str, ChannelConfig], BeforeValidator(_type_from_name)]
-"""The `alerting_system.channels` mapping: channel name to settings.
-Use as `channels: ChannelsConfig = Field(default_factory=default_channels)`."""
+"""The `alerting_system.channels` mapping: channel name to settings, always with `console`
+unless set to null. Use as `channels: ChannelsConfig = Field(default_factory=default_channels)`."""
 
 
 class ChannelConfigError(ValueError):
@@ -255,7 +259,7 @@ def parse_channels(
 ) -> dict[str, AnyChannelConfig]:
     """Validate a whole `channels` mapping; errors name the key path under `prefix`."""
     try:
-        return _CHANNELS.validate_python({} if raw is None else raw)
+        return _CHANNELS.validate_python(raw)
     except ValidationError as exc:
         errors = []
         for error in exc.errors(include_url=False, include_input=False, include_context=False):

@@ -88,9 +88,12 @@ def test_secrets_are_masked_in_repr_and_json():
     assert channels["slack"].api_url == "https://slack.com/api"
 
 
-def test_console_is_there_without_config():
+def test_console_is_there_unless_set_to_null():
     assert list(default_channels()) == ["console"]
-    assert parse_channels(None) == {}
+    assert list(parse_channels(None)) == ["console"]
+    assert sorted(parse_channels({"email": EMAIL})) == ["console", "email"]
+    assert list(parse_channels({"email": EMAIL, "console": None})) == ["email"]
+    assert parse_channels({"console": {"send_resolved": False}})["console"].send_resolved is False
 
 
 def test_config_file_expands_env_secrets_and_names_full_key_paths(tmp_path):
