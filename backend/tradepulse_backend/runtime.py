@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradepulse_backend import __version__
+from tradepulse_backend.alerting import AlertingSystem, build_pipeline
 from tradepulse_backend.bus import EventBus, ReportReady
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
@@ -60,6 +61,11 @@ class Backend:
             self.performance, config.performance_monitor.reports,
             config.storage.data_dir / "reports",
             deliver=lambda report: self.bus.publish(ReportReady(report)), clock=self.clock)
+        self.alerting: AlertingSystem = build_pipeline(
+            config.alerting_system, store=self.store, clock=self.clock, bus=self.bus,
+            user_agent=f"tradepulse/{__version__}", snapshots=self.performance.snapshots,
+            external_url=lambda: self.urls.get("dashboard", ""),
+            report_channels=config.performance_monitor.reports.channels)
         self.websockets = Admission(config.dashboard.max_websockets)
         self.urls: dict[str, str] = {}
         self.server_stats: Callable[[], dict[str, Any]] | None = None
@@ -70,6 +76,8 @@ class Backend:
         """Register every worker, consumers before producers (they stop in reverse), and
         start them."""
         self.performance.start()
+        if self.config.alerting_system.enabled:
+            self.alerting.start(self.workers)
         self.workers.service("writer", start=self.pipeline.start, stop=self.pipeline.close,
                              alive=lambda: self.pipeline.running)
         self._register_periodic()
@@ -117,6 +125,7 @@ class Backend:
         self._closed = True
         self.workers.stop(self.config.server.shutdown_timeout)
         self.performance.close()
+        self.alerting.close()
         self.store.close()
         logger.info("backend stopped")
 

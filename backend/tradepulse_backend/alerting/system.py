@@ -42,6 +42,7 @@ from tradepulse_backend.bus import (
     HealthSampled,
     NotificationChanged,
     PerformanceUpdated,
+    ReportReady,
     TelemetryStored,
     coalesce,
     drop_oldest,
@@ -537,6 +538,8 @@ class AlertingSystem:
                                overflow=drop_oldest)
             self.bus.subscribe(HealthSampled, self.on_health, name="alerting-health",
                                overflow=coalesce(lambda e: "health"))
+            self.bus.subscribe(ReportReady, lambda e: self.deliver_report(e.report),
+                               name="alerting-reports", overflow=drop_oldest)
         supervisor.every("alerting", self.config.evaluation_interval, self.tick)
         self.outbox.start(supervisor)
 
