@@ -6,7 +6,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tradepulse_backend.alerting.channels.base import AlertChannel, DeliveryResult, Notification
+from tradepulse_backend.alerting.channels.base import (
+    AlertChannel,
+    DeliveryResult,
+    DeliveryStatus,
+    Notification,
+)
 from tradepulse_backend.alerting.channels.http import HttpPoster
 from tradepulse_backend.alerting.channels.render import rfc3339
 from tradepulse_backend.clock import Clock, SystemClock
@@ -72,7 +77,10 @@ class AlertmanagerChannel(AlertChannel):
                                   clock=self._clock, secrets=self._headers.values())
 
     def send(self, notification: Notification) -> DeliveryResult:
-        """One POST of all the notification's alerts."""
+        """One POST of all the notification's alerts; one without alerts (a report) has
+        nothing to forward."""
+        if not notification.alerts:
+            return DeliveryResult(DeliveryStatus.OK, "no alerts to forward")
         body = alertmanager_alerts(notification, now=self._clock.now_ns() / 1e9,
                                    valid_for=VALID_FOR_RESENDS * self.resend_interval)
         result, _ = self._poster.post_json(self._url, body, key=notification.key,

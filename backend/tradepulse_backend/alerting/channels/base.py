@@ -79,6 +79,7 @@ class AlertChannel(ABC):
     name: str
     send_resolved: bool = True
     resend_interval: float | None = None
+    supports_attachments: bool = False
 
     @abstractmethod
     def send(self, notification: Notification) -> DeliveryResult:

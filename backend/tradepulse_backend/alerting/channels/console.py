@@ -26,7 +26,8 @@ class ConsoleChannel(AlertChannel):
 
     def send(self, notification: Notification) -> DeliveryResult:
         """Log the notification as one line (newlines in the text are folded)."""
-        parts = [f"[{notification.status.upper()}] {notification.title}"]
+        parts = [f"[{notification.status.upper()}] {notification.title}"
+                 if notification.alerts else notification.title]
         if notification.text:
             parts.append(notification.text)
         if notification.figures:

@@ -75,6 +75,8 @@ def build_message(notification: Notification, sender: str, recipients: list[str]
 class EmailChannel(AlertChannel):
     """Sends through `smtp_server` with starttls, implicit TLS (ssl) or none."""
 
+    supports_attachments = True
+
     def __init__(self, name: str, config: EmailChannelConfig, *, user_agent: str = "",
                  clock: Clock | None = None) -> None:
         self.name = name

@@ -28,7 +28,10 @@ def hex_colour(notification: Notification) -> str:
 
 
 def heading(notification: Notification) -> str:
-    """``[FIRING:2] CRITICAL Portfolio loss`` — status, alert count, severity and title."""
+    """``[FIRING:2] CRITICAL Portfolio loss`` — status, alert count, severity and title; just
+    the title for a notification carrying no alerts (a report, a channel-health message)."""
+    if not notification.alerts:
+        return notification.title
     count = f":{len(notification.alerts)}" if len(notification.alerts) > 1 else ""
     return (f"[{notification.status.upper()}{count}] {notification.severity.value.upper()} "
             f"{notification.title}")

@@ -189,3 +189,12 @@ def test_connection_refused_is_retryable():
     result = email_channel(free_port(), security="none").send(make_notification())
     assert result.status is DeliveryStatus.RETRY
     assert "SMTP failed" in result.detail
+
+
+def test_only_email_takes_attachments():
+    channels = build_channels(parse_channels({"email": {
+        "smtp_server": "127.0.0.1", "sender_email": SENDER, "recipients": [SENDER]},
+        "hook": {"type": "webhook", "url": "http://127.0.0.1:9/"}}), user_agent=USER_AGENT)
+    assert channels["email"].supports_attachments is True
+    assert channels["hook"].supports_attachments is False
+    assert channels["console"].supports_attachments is False

@@ -242,3 +242,12 @@ def test_secrets_stay_out_of_repr_logs_and_error_details(receiver, caplog, name,
     assert all(SECRET not in detail for detail in details), details
     assert "********" in details[0]
     assert SECRET not in caplog.text
+
+
+def test_report_without_alerts_is_titled_plainly_and_not_forwarded_to_alertmanager(receiver):
+    report = make_notification(alerts=(), severity="info", title="Performance report bot-1")
+    assert channel("discord", {"webhook_url": receiver.url("/d")}).send(report).ok
+    assert receiver.requests[0].json()["embeds"][0]["title"] == "Performance report bot-1"
+    result = channel("alertmanager", {"url": receiver.url("/am")}).send(report)
+    assert result.ok and result.detail == "no alerts to forward"
+    assert len(receiver.requests) == 1
