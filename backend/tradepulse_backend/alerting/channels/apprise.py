@@ -51,7 +51,7 @@ class AppriseChannel(AlertChannel):
         self.send_resolved = config.send_resolved
         self.resend_interval = None
         self._timeout = config.timeout
-        asset = apprise_lib.AppriseAsset(app_id="tradepulse", app_desc=user_agent or "tradepulse")
+        asset = apprise_lib.AppriseAsset(app_id=user_agent or "tradepulse", app_desc="tradepulse")
         self._services = []
         for index, url in enumerate(config.urls):
             service = apprise_lib.Apprise.instantiate(url.get_secret_value(), asset=asset)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -103,3 +104,16 @@ def test_console_logs_one_line_at_the_severity_level(caplog, severity, level):
     assert "\n" not in line
     assert line.startswith("[FIRING] Portfolio Loss Alert | Daily loss is -5.20%")
     assert "daily_return=-5.20%" in line and "+1 alerts suppressed" in line
+
+
+def test_apprise_sends_our_user_agent(receiver):
+    assert apprise_channel(json_url(receiver, "/ua")).send(make_notification()).ok
+    assert receiver.requests[0].headers["user-agent"] == USER_AGENT
+
+
+def test_apprise_hang_past_timeout_is_retryable(receiver):
+    receiver.script(Reply(hang=10))
+    started = time.monotonic()
+    result = apprise_channel(json_url(receiver, "/slow"), timeout=0.5).send(make_notification())
+    assert result.status is DeliveryStatus.RETRY
+    assert time.monotonic() - started < 5  # bounded by the channel's timeout, not the hang
