@@ -18,12 +18,11 @@ from typing import Any
 
 from tradepulse_backend.alerting.channels.base import (
     AlertChannel,
-    DeliveryResult,
     DeliveryStatus,
-    Notification,
 )
 from tradepulse_backend.alerting.notifications import from_json
 from tradepulse_backend.alerting.state import iso
+from tradepulse_backend.alerting.testalert import attempt
 from tradepulse_backend.clock import Clock
 from tradepulse_backend.config.alerting import OutboxConfig
 from tradepulse_backend.store import Store
@@ -93,7 +92,7 @@ class Outbox:
             self._finish(row, "failed", f"channel {row['channel']!r} is not configured")
             return
         notification = from_json(row["body"])
-        result = self._send(channel, notification)
+        result = attempt(channel, notification)
         attempts = row["attempts"] + 1
         now = self.clock.now_ns()
         if result.status is DeliveryStatus.OK:
@@ -115,14 +114,6 @@ class Outbox:
                      next_attempt_ns=now + int(wait * NS))
         logger.info("notification %s on %s: attempt %d failed (%s); next in %.1f s",
                     row["key"], row["channel"], attempts, result.detail, wait)
-
-    @staticmethod
-    def _send(channel: AlertChannel, notification: Notification) -> DeliveryResult:
-        try:
-            return channel.send(notification)
-        except Exception as error:  # a channel bug must not stop its sender
-            logger.exception("channel %s raised while sending", channel.name)
-            return DeliveryResult(DeliveryStatus.RETRY, f"{type(error).__name__}: {error}")
 
     def _finish(self, row: dict[str, Any], status: str, error: str) -> None:
         updated = self._update(row, status=status, attempts=row["attempts"], last_error=error)

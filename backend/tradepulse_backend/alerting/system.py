@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -19,7 +18,6 @@ from tradepulse_backend.alerting import notifications
 from tradepulse_backend.alerting.channels.base import (
     AlertChannel,
     Attachment,
-    DeliveryStatus,
     Notification,
 )
 from tradepulse_backend.alerting.figures import FigureBook, MetricFigures, PerformanceFigures
@@ -35,7 +33,8 @@ from tradepulse_backend.alerting.silences import (
     SilenceError,
     parse_matchers,
 )
-from tradepulse_backend.alerting.state import Alert, AlertState, iso
+from tradepulse_backend.alerting.state import Alert, AlertState
+from tradepulse_backend.alerting.testalert import send_test_alerts
 from tradepulse_backend.bus import (
     AlertChanged,
     EventBus,
@@ -398,36 +397,8 @@ class AlertingSystem:
     def send_test_alert(self, channel: str | None = None) -> dict[str, dict[str, Any]]:
         """Send a test notification now on one channel (or every channel), synchronously;
         per channel whether it was delivered and, if not, why."""
-        names = [channel] if channel else list(self.channels)
-        results: dict[str, dict[str, Any]] = {}
-        now = self.clock.now_ns()
-        for name in names:
-            target = self.channels.get(name)
-            if target is None:
-                results[name] = {"ok": False, "status": "permanent",
-                                 "detail": f"channel {name!r} is not configured "
-                                           f"(configured: {', '.join(self.channels)})"}
-                continue
-            notification = self._test_notification(name, now)
-            result = Outbox._send(target, notification)
-            results[name] = {"ok": result.status is DeliveryStatus.OK,
-                             "status": result.status.value, "detail": result.detail}
-        return results
-
-    def _test_notification(self, channel: str, now: int) -> Notification:
-        alert = {"status": "firing", "labels": {"alertname": "tradepulse_test",
-                                                "severity": "info"},
-                 "annotations": {"title": "Test alert", "message": "tradepulse test alert"},
-                 "startsAt": iso(now), "endsAt": notifications.ZERO_TIME,
-                 "fingerprint": "test", "generatorURL": self.external_url}
-        return Notification(
-            key=f"test-{uuid.uuid4().hex[:12]}-{channel}", channel=channel, receiver="test",
-            group_key="test", status="firing", severity=AlertSeverity.INFO,
-            title="[TEST] tradepulse test alert",
-            text="This is a test notification from tradepulse; delivery works.",
-            alerts=(alert,), group_labels={}, common_labels=alert["labels"],
-            common_annotations=alert["annotations"], figures={"sent_at": iso(now) or ""},
-            external_url=self.external_url)
+        return send_test_alerts(self.channels, [channel] if channel else None,
+                                self.clock.now_ns(), self.external_url)
 
     # --- reports --------------------------------------------------------------------------
 
