@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from tradepulse_backend.config.base import Host, Port, Secret, _Section
 
 
-def _http_url(value: str) -> str:
+def _check_http_url(value: str) -> str:
     """Accept only absolute http(s) URLs, so a typo fails at load instead of at the first alert."""
     scheme, sep, rest = value.partition("://")
     if not sep or scheme.lower() not in ("http", "https") or not rest.split("/", 1)[0]:
@@ -30,9 +30,18 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _http_url(value: str) -> str:
+    """A URL shown in plain text (config dumps, logs), so it may not carry a password."""
+    _check_http_url(value)
+    if "@" in value.partition("://")[2].split("/", 1)[0]:
+        raise PydanticCustomError(
+            "url_credentials", "must not hold credentials; use basic_auth or headers instead")
+    return value
+
+
 def _http_url_secret(value: Any) -> Any:
     """The same check for a URL held as a secret; the message never repeats the value."""
-    _http_url(value.get_secret_value())
+    _check_http_url(value.get_secret_value())
     return value
 
 
@@ -134,26 +143,46 @@ class DiscordChannelConfig(_ChannelBase):
     timeout: Timeout = 10.0
 
 
-class WebhookChannelConfig(_ChannelBase):
+class BasicAuth(_Section):
+    """HTTP basic authentication, sent as an Authorization header."""
+
+    username: str = Field(min_length=1)
+    password: Secret
+
+
+class _HttpAuth(_ChannelBase):
+    """Credentials for an HTTP endpoint: extra headers, or basic auth."""
+
+    headers: dict[str, Secret] = Field(
+        default_factory=dict, description="Extra request headers; values are treated as secrets."
+    )
+    basic_auth: BasicAuth | None = None
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> _HttpAuth:
+        if self.basic_auth is not None and any(
+                name.lower() == "authorization" for name in self.headers):
+            raise PydanticCustomError(
+                "two_authorizations", "set basic_auth or an Authorization header, not both")
+        return self
+
+
+class WebhookChannelConfig(_HttpAuth):
     """Any HTTP endpoint, given Alertmanager's webhook payload (version 4)."""
 
     type: Literal["webhook"] = "webhook"
     url: HttpUrl
-    headers: dict[str, Secret] = Field(
-        default_factory=dict, description="Extra request headers; values are treated as secrets."
-    )
     hmac_secret: Secret | None = Field(
         None, description="Signs the body: X-Tradepulse-Signature: sha256=<hex>."
     )
     timeout: Timeout = 10.0
 
 
-class AlertmanagerChannelConfig(_ChannelBase):
+class AlertmanagerChannelConfig(_HttpAuth):
     """Forwarding to a Prometheus Alertmanager through its v2 API."""
 
     type: Literal["alertmanager"] = "alertmanager"
     url: HttpUrl = Field(description="Alertmanager base URL, e.g. http://127.0.0.1:9093.")
-    headers: dict[str, Secret] = Field(default_factory=dict)
     resend_interval: float = Field(
         60.0, gt=0, description="Seconds between re-sends of a firing alert."
     )

@@ -12,7 +12,7 @@ from tradepulse_backend.alerting.channels.base import (
     DeliveryStatus,
     Notification,
 )
-from tradepulse_backend.alerting.channels.http import HttpPoster
+from tradepulse_backend.alerting.channels.http import HttpPoster, auth_headers, header_secrets
 from tradepulse_backend.alerting.channels.render import rfc3339
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config.channels import AlertmanagerChannelConfig
@@ -71,10 +71,11 @@ class AlertmanagerChannel(AlertChannel):
         self.send_resolved = config.send_resolved
         self.resend_interval = config.resend_interval
         self._url = config.url.rstrip("/") + "/api/v2/alerts"
-        self._headers = {k: v.get_secret_value() for k, v in config.headers.items()}
+        self._headers = auth_headers(config.headers, config.basic_auth)
         self._clock = clock or SystemClock()
         self._poster = HttpPoster(user_agent=user_agent, timeout=config.timeout,
-                                  clock=self._clock, secrets=self._headers.values())
+                                  clock=self._clock,
+                                  secrets=header_secrets(self._headers, config.basic_auth))
 
     def send(self, notification: Notification) -> DeliveryResult:
         """One POST of all the notification's alerts; one without alerts (a report) has

@@ -3,6 +3,7 @@ and the reply classified as ok / retry (with Retry-After) / permanent for the ou
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -137,6 +138,24 @@ class HttpPoster:
         text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
         return DeliveryResult(DeliveryStatus.RETRY,
                               self.scrub(f"connection failed: {type(reason).__name__}: {text}"))
+
+
+def auth_headers(headers: Mapping[str, Any], basic_auth: Any) -> dict[str, str]:
+    """Configured headers (secret values revealed) plus basic auth as an Authorization header."""
+    revealed = {name: value.get_secret_value() for name, value in headers.items()}
+    if basic_auth is not None:
+        pair = f"{basic_auth.username}:{basic_auth.password.get_secret_value()}"
+        revealed["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return revealed
+
+
+def header_secrets(headers: Mapping[str, str], basic_auth: Any) -> list[str]:
+    """Header values, their credential part (after "Bearer "/"Basic ") and the password."""
+    secrets = list(headers.values())
+    secrets += [value.split(" ", 1)[1] for value in headers.values() if " " in value]
+    if basic_auth is not None:
+        secrets.append(basic_auth.password.get_secret_value())
+    return secrets
 
 
 def url_secrets(url: str) -> list[str]:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from tradepulse_backend.alerting.channels.base import AlertChannel, DeliveryResult, Notification
-from tradepulse_backend.alerting.channels.http import HttpPoster
+from tradepulse_backend.alerting.channels.http import HttpPoster, auth_headers, header_secrets
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config.channels import WebhookChannelConfig
 
@@ -45,11 +45,11 @@ class WebhookChannel(AlertChannel):
         self.send_resolved = config.send_resolved
         self.resend_interval = None
         self._url = config.url
-        self._headers = {k: v.get_secret_value() for k, v in config.headers.items()}
+        self._headers = auth_headers(config.headers, config.basic_auth)
         self._hmac = config.hmac_secret.get_secret_value() if config.hmac_secret else None
         self._poster = HttpPoster(
             user_agent=user_agent, timeout=config.timeout, clock=clock or SystemClock(),
-            secrets=[*self._headers.values(), self._hmac or ""])
+            secrets=[*header_secrets(self._headers, config.basic_auth), self._hmac or ""])
 
     def send(self, notification: Notification) -> DeliveryResult:
         """POST the version-4 payload; the signature covers exactly the bytes sent."""

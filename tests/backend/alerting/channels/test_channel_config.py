@@ -121,3 +121,11 @@ def test_config_file_expands_env_secrets_and_names_full_key_paths(tmp_path):
     assert error.value.errors == [
         "monitoring.alerting_system.channels.email.smtp_port: "
         "Input should be less than or equal to 65535"]
+
+
+def test_credentials_in_plain_urls_are_refused_with_the_way_out():
+    assert errors_of({"alertmanager": {"url": "http://user:Secr3t@am:9093"}}) == [
+        "channels.alertmanager.url: must not hold credentials; use basic_auth or headers instead"]
+    assert errors_of({"webhook": {"url": "https://x.example", "headers": {"authorization": "t"},
+                                  "basic_auth": {"username": "u", "password": "p"}}}) == [
+        "channels.webhook: set basic_auth or an Authorization header, not both"]

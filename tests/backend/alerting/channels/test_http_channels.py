@@ -223,6 +223,8 @@ SECRET = "TOPSECRET-9f8e7d"
     ("slack", lambda url: {"bot_token": SECRET, "channel": "C1", "api_url": url}),
     ("discord", lambda url: {"webhook_url": f"{url}/{SECRET}"}),
     ("alertmanager", lambda url: {"url": url, "headers": {"Authorization": SECRET}}),
+    ("alertmanager", lambda url: {"url": url, "basic_auth": {"username": "am",
+                                                             "password": SECRET}}),
 ])
 def test_secrets_stay_out_of_repr_logs_and_error_details(receiver, caplog, name, settings):
     configs = parse_channels({name: settings(receiver.url("/s"))})
@@ -251,3 +253,10 @@ def test_report_without_alerts_is_titled_plainly_and_not_forwarded_to_alertmanag
     result = channel("alertmanager", {"url": receiver.url("/am")}).send(report)
     assert result.ok and result.detail == "no alerts to forward"
     assert len(receiver.requests) == 1
+
+
+def test_basic_auth_is_sent_as_an_authorization_header(receiver):
+    manager = channel("alertmanager", {"url": receiver.url(), "basic_auth": {
+        "username": "tp", "password": "pw-123"}})
+    assert manager.send(make_notification()).ok
+    assert receiver.requests[0].headers["authorization"] == "Basic dHA6cHctMTIz"
