@@ -91,8 +91,8 @@ class HttpPoster:
         if 200 <= reply.status < 300:
             return DeliveryResult(DeliveryStatus.OK, f"HTTP {reply.status}")
         detail = f"HTTP {reply.status}"
-        snippet = self.scrub(" ".join(reply.body[:_SNIPPET_CHARS * 4].decode(
-            "utf-8", "replace").split())[:_SNIPPET_CHARS])
+        text = self.scrub(reply.body.decode("utf-8", "replace"))
+        snippet = " ".join(text.split())[:_SNIPPET_CHARS]
         if snippet:
             detail = f"{detail}: {snippet}"
         if reply.status == 429:
