@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.backend.alerting.channels.conftest import USER_AGENT, make_notification
+from tests.backend.alerting.channels.notifications import USER_AGENT, make_notification
 from tests.support import wait_until
 from tradepulse_backend.alerting.channels import build_channels
 from tradepulse_backend.config.channels import parse_channels

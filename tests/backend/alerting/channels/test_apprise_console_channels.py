@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.backend.alerting.channels.conftest import USER_AGENT, make_notification
+from tests.backend.alerting.channels.notifications import USER_AGENT, make_notification
 from tests.backend.alerting.channels.receiver import Reply
 from tradepulse_backend.alerting.channels import DeliveryStatus, build_channels
 from tradepulse_backend.config.channels import parse_channels

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.backend.alerting.channels.conftest import (
+from tests.backend.alerting.channels.notifications import (
     USER_AGENT,
     make_notification,
     report_attachment,
