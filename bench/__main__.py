@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bench import bench_ingest, bench_performance_incremental, bench_performance_stats, bench_traced
+from bench import (
+    bench_alerting,
+    bench_ingest,
+    bench_performance_incremental,
+    bench_performance_stats,
+    bench_traced,
+)
 
 
 def main() -> None:
@@ -12,6 +18,7 @@ def main() -> None:
           flush=True)
     for line in bench_ingest.report(bench_ingest.run()):
         print(line, flush=True)
+    print(bench_alerting.format_result(bench_alerting.run()), flush=True)
 
 
 if __name__ == "__main__":

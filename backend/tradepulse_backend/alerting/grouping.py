@@ -64,6 +64,7 @@ class Dispatcher:
         self.send_resolved = send_resolved
         self.silenced = silenced
         self.groups: dict[str, Group] = {}
+        self.on_new_group: Callable[[], None] = lambda: None
         self._saved = dict(saved or {})
 
     def add(self, alert: Alert, routes: list[RouteMatch], now_ns: int) -> None:
@@ -84,7 +85,12 @@ class Dispatcher:
                         group.sent_firing = set(saved["sent_firing"])
                         group.seq = saved["seq"]
                     self.groups[key] = group
+                    self.on_new_group()
                 group.alerts[alert.fingerprint] = alert
+
+    def next_flush_ns(self) -> int | None:
+        """When the earliest group is due, or None without groups."""
+        return min((group.next_flush_ns for group in self.groups.values()), default=None)
 
     def due(self, now_ns: int) -> bool:
         return any(group.next_flush_ns <= now_ns for group in self.groups.values())

@@ -158,6 +158,7 @@ class Outbox:
                                                and worker.stop_event.is_set())
 
             while not stopped():
+                event.clear()
                 try:
                     self.deliver_due(channel)
                     wait = self._seconds_until_due(channel)
@@ -165,7 +166,6 @@ class Outbox:
                     logger.exception("outbox sender %s failed; retrying", channel)
                     wait = IDLE_WAIT_S
                 event.wait(wait)
-                event.clear()
         return run
 
     def _seconds_until_due(self, channel: str) -> float:

@@ -106,6 +106,8 @@ class AlertRule:
         self.timing = Timing(int(spec.for_ * NS), int(spec.keep_firing_for * NS))
         self.title_template = spec.title or name
         self.instances: dict[tuple, Alert] = {}
+        self._simple = (len(conditions) == 1 and not spec.scope
+                        and conditions[0].op not in ("absent", *CHANGE_OPERATORS))
         self._restored: dict[str, Alert] = {}
         self._fingerprints: dict[tuple, tuple[str, dict[str, str]]] = {}
 
@@ -120,19 +122,23 @@ class AlertRule:
             return []
         changed: list[Alert] = []
         seen: set[tuple] = set()
-        for key, labels, active, value in self._subjects(now_ns, service):
+        instances = self.instances
+        for key, labels, active, value in (self._simple_subjects(service) if self._simple
+                                           else self._subjects(now_ns, service)):
+            alert = instances.get(key)
+            if alert is None and not active and not self._restored:
+                continue
             seen.add(key)
-            alert = self.instances.get(key)
             if alert is None and self._restored:
                 alert = self._restored.pop(self._identity(key, labels)[0], None)
                 if alert is not None:
-                    self.instances[key] = alert
+                    instances[key] = alert
             if alert is None or alert.state is AlertState.RESOLVED:
                 if not active:
                     continue
                 alert = self._new_alert(key, labels)
                 start(alert, now_ns, self.timing)
-                self.instances[key] = alert
+                instances[key] = alert
                 alert.value = value
                 self._render(alert)
                 changed.append(alert)
@@ -145,13 +151,21 @@ class AlertRule:
             elif not active and alert.state is AlertState.PENDING:
                 self._drop_pending(alert, now_ns, changed)
         if service is None:
-            for key, alert in list(self.instances.items()):
+            for key, alert in list(instances.items()):
                 if key not in seen and alert.state is not AlertState.RESOLVED:
                     if alert.state is AlertState.PENDING:
                         self._drop_pending(alert, now_ns, changed)
                     elif advance(alert, False, now_ns, self.timing):
                         changed.append(alert)
         return changed
+
+    def _simple_subjects(self, service: str | None
+                         ) -> list[tuple[tuple, dict[str, str], bool, float | None]]:
+        """The common case, kept lean: one plain comparison, no scope."""
+        condition = self.conditions[0]
+        compare, threshold = condition.compare, condition.value
+        return [(key, labels, value is not None and compare(value, threshold), value)
+                for key, labels, value, _seen in condition.samples(service)]
 
     def _drop_pending(self, alert: Alert, now_ns: int, changed: list[Alert]) -> None:
         """A pending alert whose condition cleared ends without having fired."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -76,8 +76,10 @@ class Alert:
 
     def to_record(self) -> dict[str, Any]:
         """Everything needed to restore this instance after a restart."""
-        record = asdict(self)
+        record = {name: getattr(self, name) for name in _FIELDS}
         record["state"] = str(self.state)
+        record["labels"] = dict(self.labels)
+        record["annotations"] = dict(self.annotations)
         return record
 
     @classmethod
@@ -85,6 +87,9 @@ class Alert:
         known = {name: record[name] for name in cls.__dataclass_fields__ if name in record}
         known["state"] = AlertState(known.get("state", "pending"))
         return cls(**known)
+
+
+_FIELDS = tuple(f.name for f in fields(Alert))
 
 
 @dataclass(frozen=True, slots=True)

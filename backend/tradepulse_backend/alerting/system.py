@@ -52,11 +52,12 @@ from tradepulse_backend.performance.reports import Report, ReportFormat, render
 from tradepulse_backend.performance.snapshot import PerformanceSnapshot
 from tradepulse_backend.store import Store
 from tradepulse_backend.store import alerts as stored
-from tradepulse_backend.workers import Supervisor
+from tradepulse_backend.workers import Supervisor, Worker
 
 logger = logging.getLogger(__name__)
 NS = 1_000_000_000
 CONFIG_PREFIX = "monitoring.alerting_system.rules"
+FLUSH_IDLE_S = 1.0
 
 
 class AlertingSystem:
@@ -93,6 +94,8 @@ class AlertingSystem:
         self.limiter.restore(stored.channel_usage(store, now - DAY_NS))
         self.outbox = Outbox(store, self.channels, config.outbox, clock=clock,
                              publish=self._publish_notification, on_failed=self._channel_failed)
+        self._group_event = threading.Event()
+        self.dispatcher.on_new_group = self._group_event.set
         self._load_rules()
         self._restore_alerts(now)
 
@@ -158,7 +161,7 @@ class AlertingSystem:
                 alert.state = AlertState.RESOLVED
                 alert.resolved_ns = alert.since_ns = now
                 changed.append(alert)
-        self._apply(changed, now, rule)
+        self._apply([(alert, rule) for alert in changed], now)
 
     def rule_json(self, rule: AlertRule) -> dict[str, Any]:
         return {"name": rule.name, "source": rule.source, **rule.spec.dump(),
@@ -193,17 +196,17 @@ class AlertingSystem:
     def _evaluate(self, kinds: set[str] | None, service: str | None) -> list[Alert]:
         with self._lock:
             now = self.clock.now_ns()
-            changed: list[Alert] = []
+            changed: list[tuple[Alert, AlertRule]] = []
             for rule in list(self.rules.values()):
                 if kinds is not None and not (rule.kinds & kinds):
                     continue
                 found = rule.evaluate(now, service)
                 if found:
-                    self._apply(found, now, rule)
-                    changed.extend(found)
+                    changed.extend((alert, rule) for alert in found)
+            self._apply(changed, now)
             if self.dispatcher.due(now):
                 self._flush(now)
-            return changed
+            return [alert for alert, _rule in changed]
 
     def tick(self) -> list[Alert]:
         """The timer: evaluate every rule, refresh silences, forget old resolved alerts, and
@@ -217,13 +220,13 @@ class AlertingSystem:
                 self._flush(now)
         return changed
 
-    def _apply(self, changed: list[Alert], now: int, rule: AlertRule) -> None:
-        """Record, publish and route alerts whose state changed."""
+    def _apply(self, changed: list[tuple[Alert, AlertRule]], now: int) -> None:
+        """Record (one transaction), publish and route alerts whose state changed."""
         if not changed:
             return
         history = []
         resolved_acks = []
-        for alert in changed:
+        for alert, _rule in changed:
             alert.silenced = self.silences.silenced(alert.labels, now)
             if alert.state is AlertState.RESOLVED and alert.acknowledged:
                 alert.acknowledged = False
@@ -232,9 +235,11 @@ class AlertingSystem:
                             "service": alert.service, "severity": alert.severity,
                             "state": str(alert.state), "time_ns": now,
                             "alert": alert.to_dict()})
-        stored.record_changes(self.store, [a.to_record() for a in changed], (), history, now)
+        latest = {alert.fingerprint: alert for alert, _rule in changed}
+        stored.record_changes(self.store, [a.to_record() for a in latest.values()], (),
+                              history, now)
         stored.delete_acks(self.store, resolved_acks)
-        for alert in changed:
+        for alert, rule in changed:
             self._publish_alert(alert)
             if alert.state is not AlertState.PENDING:
                 self.dispatcher.add(alert, self.router.routes(
@@ -512,7 +517,22 @@ class AlertingSystem:
             self.bus.subscribe(ReportReady, lambda e: self.deliver_report(e.report),
                                name="alerting-reports", overflow=drop_oldest)
         supervisor.every("alerting", self.config.evaluation_interval, self.tick)
+        supervisor.thread("alerting-groups", self._flush_loop, wake=self._group_event.set)
         self.outbox.start(supervisor)
+
+    def _flush_loop(self, worker: Worker) -> None:
+        """Send each group's notification when its group_wait or group_interval ends, not
+        at the next timer tick."""
+        event = self._group_event
+        while not worker.stop_event.is_set():
+            event.clear()
+            with self._lock:
+                now = self.clock.now_ns()
+                if self.dispatcher.due(now):
+                    self._flush(now)
+                due = self.dispatcher.next_flush_ns()
+            wait = FLUSH_IDLE_S if due is None else min(FLUSH_IDLE_S, max(0.0, (due - now) / NS))
+            event.wait(wait)
 
     def close(self) -> None:
         self.outbox.stop()
