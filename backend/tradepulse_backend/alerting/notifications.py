@@ -46,11 +46,10 @@ def build(draft: Draft, *, external_url: str, suppressed_note: str | None = None
     severity = max((AlertSeverity.parse(a.severity) for a in alerts),
                    default=AlertSeverity.INFO)
     lead = alerts[0]
-    tag = status.upper() + (f":{len(draft.firing)}" if len(draft.firing) > 1 else "")
     common_labels = _common([a.labels for a in alerts])
     service = common_labels.get("service")
-    title = f"[{tag}] {lead.title}" if len(alerts) == 1 else \
-        f"[{tag}] {lead.rule}" + (f" ({service})" if service else "")
+    title = lead.title if len(alerts) == 1 else \
+        lead.rule + (f" ({service})" if service else "")
     lines = []
     for alert in alerts:
         state = "RESOLVED" if alert.state is AlertState.RESOLVED else "FIRING"

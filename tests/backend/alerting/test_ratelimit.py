@@ -51,5 +51,5 @@ def test_suppressed_notifications_are_recorded_and_announced_on_the_next(engine_
     engine.deliver()
     last = engine.channels["email"].sent[-1]
     assert last.suppressed_note.startswith("+3 alerts suppressed by rate limit since 00:00 UTC: ")
-    assert "[FIRING] Loss bot-1" in last.suppressed_note
+    assert "Loss bot-1" in last.suppressed_note
     assert last.suppressed_note in last.text
