@@ -105,10 +105,16 @@ def _logging(level: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from tradepulse_backend.alerting.pipeline import check_rules
+    from tradepulse_backend.clock import SystemClock
     from tradepulse_backend.server import StartupError, serve
 
     config = _load(args)
     if config is None:
+        return 2
+    if rule_errors := check_rules(config.alerting_system, SystemClock()):
+        for line in rule_errors:
+            print(f"config error: {line}", file=sys.stderr)
         return 2
     _logging(args.log_level)
     try:
@@ -211,7 +217,12 @@ def _test_alert(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from tradepulse_backend.alerting.pipeline import check_rules
+    from tradepulse_backend.clock import SystemClock
+
     errors = check_config_file(args.file)
+    if not errors:
+        errors = check_rules(load_config(args.file).alerting_system, SystemClock())
     for line in errors:
         print(line)
     if errors:

@@ -11,7 +11,8 @@ from tradepulse_backend.alerting.figures import (
     MetricFigures,
     PerformanceFigures,
 )
-from tradepulse_backend.alerting.system import AlertingSystem
+from tradepulse_backend.alerting.rules import RuleError, compile_rule
+from tradepulse_backend.alerting.system import CONFIG_PREFIX, AlertingSystem
 from tradepulse_backend.bus import EventBus
 from tradepulse_backend.clock import Clock
 from tradepulse_backend.config.alerting import AlertingSystemConfig
@@ -46,6 +47,20 @@ def warm_metrics(metrics: MetricFigures, system: AlertingSystem, store: Store, n
             time_ms, value = series["points"][-1]
             metrics.observe(name, series["service"], series["attributes"], value,
                             int(time_ms * 1e6))
+
+
+def check_rules(config: AlertingSystemConfig, clock: Clock,
+                extra_sources: Iterable[FigureSource] = ()) -> list[str]:
+    """Every problem of the config's rules that needs the figure sources (unknown fields), as
+    `monitoring.alerting_system.rules.NAME....: message` lines; for `check-config`."""
+    book = default_book(clock, extra=extra_sources)[0]
+    errors: list[str] = []
+    for name, spec in config.rules.items():
+        try:
+            compile_rule(name, spec, book, channels=config.channels, prefix=CONFIG_PREFIX)
+        except RuleError as error:
+            errors.extend(error.errors)
+    return errors
 
 
 def build_pipeline(config: AlertingSystemConfig, *, store: Store, clock: Clock,

@@ -112,3 +112,15 @@ def test_a_rule_naming_an_unconfigured_channel_is_refused(engine_factory):
     with pytest.raises(RuleError, match=r"rules\.r\.channels\[0\]: channel 'email' is not "
                                         r"configured \(configured: console\)"):
         engine.system.add_rule("r", SEED_RULE)
+
+
+def test_check_config_names_an_unknown_rule_field_by_key_path(tmp_path, capsys):
+    from tradepulse_backend.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text("monitoring:\n  alerting_system:\n    rules:\n      loss:\n"
+                    "        conditions: ['max_drawdwn lt -0.15']\n")
+    assert main(["check-config", str(path)]) == 1
+    assert capsys.readouterr().out == (
+        "monitoring.alerting_system.rules.loss.conditions[0].field: unknown field "
+        "'max_drawdwn'; did you mean 'max_drawdown'?\n")
