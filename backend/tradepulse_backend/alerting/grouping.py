@@ -59,10 +59,12 @@ class Dispatcher:
 
     def __init__(self, router: Router, *, send_resolved: Callable[[str], bool],
                  silenced: Callable[[Mapping[str, str], int], bool],
+                 resend_interval: Callable[[str], float | None] = lambda channel: None,
                  saved: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.router = router
         self.send_resolved = send_resolved
         self.silenced = silenced
+        self.resend_interval = resend_interval
         self.groups: dict[str, Group] = {}
         self.on_new_group: Callable[[], None] = lambda: None
         self._saved = dict(saved or {})
@@ -128,8 +130,12 @@ class Dispatcher:
         firing_now = {a.fingerprint for a in firing}
         new = firing_now - group.sent_firing
         want_resolved = bool(resolved) and self.send_resolved(group.channel)
-        repeat = (any(not a.acknowledged for a in firing) and group.last_notify_ns is not None
-                  and now_ns - group.last_notify_ns >= group.route.repeat_interval_ns)
+        since_last = None if group.last_notify_ns is None else now_ns - group.last_notify_ns
+        resend = self.resend_interval(group.channel)
+        repeat = since_last is not None and bool(firing) and (
+            (any(not a.acknowledged for a in firing)
+             and since_last >= group.route.repeat_interval_ns)
+            or (resend is not None and since_last >= resend * 1e9))
         gone = bool(group.sent_firing - firing_now - {a.fingerprint for a in resolved})
         group.sent_firing = firing_now
         if not (new or want_resolved or repeat):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from tradepulse_backend.alerting import notifications
@@ -89,6 +90,8 @@ class AlertingSystem:
             [Silence.from_record(r) for r in stored.load_silences(store)])
         self.dispatcher = Dispatcher(
             self.router, send_resolved=self._send_resolved, silenced=self.silences.silenced,
+            resend_interval=lambda name: getattr(self.channels.get(name), "resend_interval",
+                                                 None),
             saved=stored.load_groups(store))
         self.limiter = RateLimiter(config.rate_limits)
         self.limiter.restore(stored.channel_usage(store, now - DAY_NS))
@@ -340,9 +343,11 @@ class AlertingSystem:
         return [a.to_dict() for a in sorted(self._live(), key=lambda a: -a.since_ns)]
 
     def get_alert_history(self, service: str | None = None, severity: str | None = None,
-                          since: int | None = None, limit: int = 100,
+                          since: datetime | int | None = None, limit: int = 100,
                           cursor: int | None = None) -> list[dict[str, Any]]:
-        """State changes newest first (`since` in unix ns)."""
+        """State changes newest first; `since` is an aware datetime or unix nanoseconds."""
+        if isinstance(since, datetime):
+            since = int(since.timestamp() * 1e9)
         return self.history(service=service, severity=severity, since_ns=since, limit=limit,
                             before_id=cursor)[0]
 

@@ -250,3 +250,18 @@ def test_max_attempts_gives_up(engine_factory):
     (row,) = engine.system.notifications(channel="email")[0]
     assert row["status"] == "failed" and row["attempts"] == 3
     assert "gave up after 3 attempts" in row["last_error"]
+
+
+def test_a_channel_with_a_resend_interval_hears_a_firing_alert_again(engine_factory):
+    engine = engine_factory({"group_interval": 30}, channels=("alertmanager", "console"))
+    engine.channels["alertmanager"].resend_interval = 60.0
+    engine.system.add_rule("loss", {"conditions": ["daily_return lt -0.05"],
+                                    "channels": ["alertmanager"]})
+    engine.snapshot(daily_return=-0.06)
+    engine.advance(2)
+    fingerprint = engine.system.get_active_alerts()[0]["fingerprint"]
+    engine.system.acknowledge(fingerprint)      # an ack stops repeats, not Alertmanager resends
+    for _ in range(10):
+        engine.advance(30)
+    engine.deliver()
+    assert len(engine.channels["alertmanager"].sent) == 6    # at 2 s, then every 60 s
