@@ -19,8 +19,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from tradepulse_backend.config.alerting import parse_field
 from tradepulse_backend.performance.snapshot import FIGURE_FIELDS, PerformanceSnapshot
+from tradepulse_backend.store import Store, queries
 from tradepulse_backend.telemetry.records import DecodedBatch, MetricKind
 
+WARM_UP_NS = 3600 * 10**9
 _METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 
 
@@ -155,6 +157,8 @@ class MetricFigures:
         self._known_names = known_names
         self._lock = threading.Lock()
         self._series: dict[str, dict[tuple, tuple[tuple, dict[str, str], float | None, int]]] = {}
+        self.wanted: frozenset[str] = frozenset()
+        """Metric names some rule reads; only these are kept from stored batches."""
 
     def knows(self, name: str) -> bool:
         return bool(_METRIC_NAME.match(name))
@@ -168,8 +172,11 @@ class MetricFigures:
         touched: set[str] = set()
         now = self._now_ns()
         with self._lock:
+            wanted = self.wanted
             for group in batch.metrics:
                 series = group.series
+                if series.name not in wanted:
+                    continue
                 if series.kind not in (MetricKind.GAUGE, MetricKind.SUM) or not group.points:
                     continue
                 newest = max(group.points, key=lambda point: point[0])
@@ -177,6 +184,18 @@ class MetricFigures:
                              newest[2], now)
                 touched.add(series.resource.service_name)
         return touched
+
+    def warm(self, store: Store, names: Iterable[str], now_ns: int) -> None:
+        """Seed each metric's series with its newest stored value of the last hour (through
+        `store.queries`), so a restart or a new rule starts from where the data stood."""
+        for name in sorted(set(names)):
+            for series in queries.series_points(store, name, since_ns=now_ns - WARM_UP_NS):
+                if series["kind"] not in (MetricKind.GAUGE, MetricKind.SUM) \
+                        or not series["points"]:
+                    continue
+                time_ms, value = series["points"][-1]
+                self.observe(name, series["service"], series["attributes"], value,
+                             int(time_ms * 1e6))
 
     def observe(self, name: str, service: str, attributes: Mapping[str, Any],
                 value: float | None, seen_ns: int) -> None:

@@ -18,9 +18,6 @@ from tradepulse_backend.clock import Clock
 from tradepulse_backend.config.alerting import AlertingSystemConfig
 from tradepulse_backend.performance.snapshot import PerformanceSnapshot
 from tradepulse_backend.store import Store, queries
-from tradepulse_backend.telemetry.records import MetricKind
-
-WARM_UP_NS = 3600 * 10**9
 
 
 def default_book(clock: Clock, *, store: Store | None = None,
@@ -32,21 +29,6 @@ def default_book(clock: Clock, *, store: Store | None = None,
     names = (lambda: [m["name"] for m in queries.metric_names(store)]) if store else tuple
     metrics = MetricFigures(clock.now_ns, names)
     return FigureBook([performance, metrics, *extra]), performance, metrics
-
-
-def warm_metrics(metrics: MetricFigures, system: AlertingSystem, store: Store, now_ns: int
-                 ) -> None:
-    """Seed the metric source with each rule metric's newest stored value (last hour), so a
-    restart evaluates `absent` and thresholds from where the data stood."""
-    wanted = {c.figure.name for rule in system.rules.values() for c in rule.conditions
-              if c.source is metrics}
-    for name in sorted(wanted):
-        for series in queries.series_points(store, name, since_ns=now_ns - WARM_UP_NS):
-            if series["kind"] not in (MetricKind.GAUGE, MetricKind.SUM) or not series["points"]:
-                continue
-            time_ms, value = series["points"][-1]
-            metrics.observe(name, series["service"], series["attributes"], value,
-                            int(time_ms * 1e6))
 
 
 def check_rules(config: AlertingSystemConfig, clock: Clock,
@@ -79,5 +61,4 @@ def build_pipeline(config: AlertingSystemConfig, *, store: Store, clock: Clock,
     system = AlertingSystem(config, store=store, clock=clock, channels=channels, book=book,
                             performance=performance, metrics=metrics, bus=bus,
                             external_url=external_url, report_channels=report_channels)
-    warm_metrics(metrics, system, store, clock.now_ns())
     return system

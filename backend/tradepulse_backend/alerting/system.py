@@ -117,6 +117,18 @@ class AlertingSystem:
 
     def _install(self, rule: AlertRule) -> None:
         self.rules[rule.name] = rule
+        self._refresh_wanted()
+
+    def _refresh_wanted(self) -> None:
+        """Tell the metric source which names rules read, warming new ones from the store."""
+        if self.metrics is None:
+            return
+        wanted = frozenset(c.figure.name for rule in self.rules.values()
+                           for c in rule.conditions if c.source is self.metrics)
+        new = wanted - self.metrics.wanted
+        self.metrics.wanted = wanted
+        if new:
+            self.metrics.warm(self.store, new, self.clock.now_ns())
 
     def add_rule(self, name: str, spec: Mapping[str, Any], *, replace: bool = False
                  ) -> dict[str, Any]:
@@ -151,6 +163,7 @@ class AlertingSystem:
             rule = self.rules.pop(name, None)
             if rule is None:
                 return False
+            self._refresh_wanted()
             stored.delete_rule(self.store, name)
             self._retire(rule)
         return True
