@@ -413,6 +413,20 @@ class AlertingSystem:
         now = self.clock.now_ns()
         return [s.to_dict(now) for s in self.silences.all()]
 
+    def stats(self) -> dict[str, Any]:
+        """For the status API: rules, alerts by state, and outbox rows per channel and status
+        (the backlog is `pending`), plus notifications waiting to be reported as suppressed."""
+        states: dict[str, int] = {}
+        for alert in self._live():
+            states[str(alert.state)] = states.get(str(alert.state), 0) + 1
+        return {"rules": len(self.rules), "alerts": states,
+                "silences": sum(1 for s in self.silences.all()
+                                if s.active(self.clock.now_ns())),
+                "outbox": stored.outbox_counts(self.store),
+                "suppressed_unreported": {name: self.limiter.suppressed_count(name)
+                                          for name in self.channels
+                                          if self.limiter.suppressed_count(name)}}
+
     def notifications(self, **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
         rows, cursor = stored.notifications(self.store, **filters)
         return [row_json(row) for row in rows], cursor

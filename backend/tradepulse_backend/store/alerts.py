@@ -236,6 +236,18 @@ def channel_usage(store: Store, since_ns: int) -> list[tuple[str, str, int, str]
             .order_by(alert_outbox.c.id))]
 
 
+def outbox_counts(store: Store) -> dict[str, dict[str, int]]:
+    """Rows per channel and status, e.g. {"email": {"sent": 12, "pending": 1}}."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(alert_outbox.c.channel, alert_outbox.c.status,
+                                   func.count()).group_by(alert_outbox.c.channel,
+                                                          alert_outbox.c.status)).all()
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, count in rows:
+        counts.setdefault(channel, {})[status] = count
+    return counts
+
+
 def pending_channels(store: Store) -> list[str]:
     with store.engine.connect() as conn:
         return list(conn.execute(select(alert_outbox.c.channel).where(

@@ -45,6 +45,9 @@ def test_suppressed_notifications_are_recorded_and_announced_on_the_next(engine_
     suppressed, _ = engine.system.notifications(status="suppressed")
     assert len(suppressed) == 3
     assert suppressed[0]["last_error"].startswith("rate limit: email max_per_hour 2 reached")
+    stats = engine.system.stats()
+    assert stats["outbox"]["email"] == {"sent": 1, "suppressed": 3}
+    assert stats["suppressed_unreported"] == {"email": 3}
     engine.clock.advance(3600)
     engine.snapshot(service="bot-9", daily_return=-0.06)
     engine.advance(2)

@@ -100,3 +100,6 @@ def test_notifications_list_the_outbox_and_test_alert_reports_per_channel(app):
     result = app.client.post("/api/v1/test-alert", json={"channel": "console"}).get_json()
     assert result["ok"] is True and result["results"]["console"]["status"] == "ok"
     assert app.client.post("/api/v1/test-alert", json={"channel": "pager"}).status_code == 400
+    status = app.api("/alerting/status")
+    assert status["rules"] == 1 and status["alerts"] == {"firing": 1}
+    assert sum(status["outbox"]["console"].values()) == 1

@@ -189,3 +189,8 @@ def test_alert():
                            f"{', '.join(system.channels)})")
     results = system.send_test_alert(channel or None)
     return jsonify(results=results, ok=all(r["ok"] for r in results.values()))
+
+
+@alerts_api.get("/alerting/status")
+def status():
+    return jsonify(_system().stats())
