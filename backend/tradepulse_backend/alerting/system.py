@@ -9,6 +9,7 @@ its service) and timed (`tick` every `evaluation_interval`, so `for`, `keep_firi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -448,8 +449,9 @@ class AlertingSystem:
         fired = [a for a in stored.history(self.store, service=report.service,
                                            since_ns=since_ns, limit=500)[0]
                  if a.get("state") == "firing"]
-        report.alerts = [{"title": a["title"], "severity": a["severity"], "since": a["since"],
-                          "rule": a["rule"]} for a in fired]
+        report = dataclasses.replace(report, alerts=[
+            {"title": a["title"], "severity": a["severity"], "since": a["since"],
+             "rule": a["rule"]} for a in fired])
         html, _ = render(report, ReportFormat.HTML)
         csv, _ = render(report, ReportFormat.CSV)
         base = f"tradepulse-{report.service}-{report.period}-{report.day_label}"
