@@ -205,10 +205,11 @@ class AlertingSystem:
                             "portfolio": str(figures.pop("portfolio", "")),
                             "timestamp": self.clock.now_ns() / NS}
                 snapshot = PerformanceSnapshot.from_figures(figures, **identity)
-            if self.performance is not None:
-                self.performance.update(snapshot)
             service, kinds = snapshot.service, {"performance"}
-        return [alert.to_dict() for alert in self._evaluate(kinds, service)]
+        with self._lock:
+            if snapshot_or_figures is not None and self.performance is not None:
+                self.performance.update(snapshot)
+            return [alert.to_dict() for alert in self._evaluate(kinds, service)]
 
     def _evaluate(self, kinds: set[str] | None, service: str | None) -> list[Alert]:
         with self._lock:
@@ -525,15 +526,17 @@ class AlertingSystem:
             self.bus.publish(NotificationChanged(row))
 
     def on_snapshot(self, event: PerformanceUpdated) -> None:
-        if self.performance is not None:
-            self.performance.update(event.snapshot)
-        self._evaluate({"performance"}, event.snapshot.service)
+        with self._lock:
+            if self.performance is not None:
+                self.performance.update(event.snapshot)
+            self._evaluate({"performance"}, event.snapshot.service)
 
     def on_stored(self, event: TelemetryStored) -> None:
         if self.metrics is None:
             return
-        for service in self.metrics.absorb(event.batch):
-            self._evaluate({"metric"}, service)
+        with self._lock:
+            for service in self.metrics.absorb(event.batch):
+                self._evaluate({"metric"}, service)
 
     def on_health(self, _event: HealthSampled) -> None:
         self._evaluate({"health"}, None)
