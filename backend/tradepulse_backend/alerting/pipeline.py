@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from tradepulse_backend.alerting.channels import AlertChannel, build_channels
 from tradepulse_backend.alerting.figures import (
     FigureBook,
     FigureSource,
+    HealthFigures,
     MetricFigures,
     PerformanceFigures,
 )
@@ -51,11 +53,18 @@ def build_pipeline(config: AlertingSystemConfig, *, store: Store, clock: Clock,
                    snapshots: Callable[[], Iterable[PerformanceSnapshot]] | None = None,
                    extra_sources: Iterable[FigureSource] = (),
                    external_url: Callable[[], str] | str = "",
-                   report_channels: Iterable[str] = ()) -> AlertingSystem:
+                   report_channels: Iterable[str] = (), health: Any | None = None,
+                   health_names: Iterable[str] = ()) -> AlertingSystem:
     """Figure sources -> rules -> lifecycle -> silences -> groups -> limits -> outbox ->
-    channels, from one config. `channels` replaces the configured ones (tests)."""
+    channels, from one config. `channels` replaces the configured ones (tests). `health` is a
+    monitor with `figures(service)` whose figure names are `health_names` (the health
+    package's HEALTH_FIGURES); its figures are then fields rules can use."""
+    extra = list(extra_sources)
+    if health is not None:
+        extra.append(HealthFigures(health, health_names, clock.now_ns,
+                                   services=lambda: [s["name"] for s in queries.services(store)]))
     book, performance, metrics = default_book(clock, store=store, snapshots=snapshots,
-                                              extra=extra_sources)
+                                              extra=extra)
     if channels is None:
         channels = build_channels(config.channels, user_agent=user_agent, clock=clock)
     system = AlertingSystem(config, store=store, clock=clock, channels=channels, book=book,
