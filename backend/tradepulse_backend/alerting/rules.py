@@ -96,12 +96,14 @@ class AlertRule:
     """A compiled rule and its live alert instances, one per subject."""
 
     def __init__(self, name: str, spec: RuleSpec, conditions: list[CompiledCondition],
-                 source: str = "api") -> None:
+                 source: str = "api", context_sources: Iterable[FigureSource] = ()) -> None:
         self.name = name
         self.spec = spec
         self.source = source
         self.severity = AlertSeverity.parse(spec.severity)
         self.conditions = conditions
+        self.context_sources = list(context_sources)
+        """Every source's figures for the subject reach the templates, not only the rule's."""
         self.kinds = frozenset(c.source.kind for c in conditions)
         self.timing = Timing(int(spec.for_ * NS), int(spec.keep_firing_for * NS))
         self.title_template = spec.title or name
@@ -227,6 +229,8 @@ class AlertRule:
     def context(self, alert: Alert) -> dict[str, Any]:
         """What templates see: every figure of the subject, its labels, value and threshold."""
         context: dict[str, Any] = {}
+        for source in self.context_sources:
+            context.update(source.context(alert.labels))
         for condition in self.conditions:
             context.update(condition.source.context(alert.labels))
         context.update({k.replace(".", "_"): v for k, v in alert.labels.items()})
@@ -291,4 +295,4 @@ def compile_rule(name: str, raw: RuleSpec | Mapping[str, Any], book: FigureBook,
                               f"configured (configured: {', '.join(known) or 'none'})")
     if errors:
         raise RuleError(errors)
-    return AlertRule(name, spec, compiled, source=source)
+    return AlertRule(name, spec, compiled, source=source, context_sources=book.sources)

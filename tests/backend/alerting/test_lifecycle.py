@@ -265,3 +265,15 @@ def test_a_channel_with_a_resend_interval_hears_a_firing_alert_again(engine_fact
         engine.advance(30)
     engine.deliver()
     assert len(engine.channels["alertmanager"].sent) == 6    # at 2 s, then every 60 s
+
+
+def test_a_metric_rule_message_can_show_the_service_performance_figures(engine_factory):
+    engine = engine_factory()
+    engine.system.add_rule("broker", {
+        "conditions": ["trading.broker.connected lt 1"], "channels": ["console"],
+        "message": "{service} offline with a day at {daily_return:.1%} and {sharpe_ratio}"})
+    engine.snapshot(daily_return=-0.021)
+    engine.system.metrics.observe("trading.broker.connected", "bot", {"trading.broker": "ib"},
+                                  0.0, engine.clock.now_ns())
+    (alert,) = engine.system.evaluate_alerts()
+    assert alert["message"] == "bot offline with a day at -2.1% and n/a"
