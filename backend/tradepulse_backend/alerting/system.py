@@ -111,6 +111,10 @@ class AlertingSystem:
                                        prefix=CONFIG_PREFIX, source="config"))
             self._config_rules.add(name)
         for name, spec in stored.load_rules(self.store).items():
+            if name in self._config_rules:
+                logger.warning("alert rule %s is in the config file now; its stored version "
+                               "from the API is ignored", name)
+                continue
             try:
                 self._install(compile_rule(name, spec, self.book, channels=self.channels))
             except RuleError as error:
