@@ -136,11 +136,8 @@ class Dispatcher:
             (any(not a.acknowledged for a in firing)
              and since_last >= group.route.repeat_interval_ns)
             or (resend is not None and since_last >= resend * 1e9))
-        gone = bool(group.sent_firing - firing_now - {a.fingerprint for a in resolved})
         group.sent_firing = firing_now
         if not (new or want_resolved or repeat):
-            return None
-        if gone and not firing and not want_resolved:
             return None
         group.seq += 1
         group.last_notify_ns = now_ns
