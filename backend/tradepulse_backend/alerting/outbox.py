@@ -138,6 +138,9 @@ class Outbox:
 
     def start(self, supervisor: Supervisor | None = None) -> None:
         """Start one sender per channel, under the runtime's supervisor when given."""
+        for orphan in set(stored.pending_channels(self.store)) - set(self.channels):
+            while self.deliver_due(orphan):      # rows of a channel no longer configured fail
+                pass
         for name in self.channels:
             event = self._wake[name] = threading.Event()
             target = self._sender_loop(name)
