@@ -113,7 +113,10 @@ def test_status_lists_every_backend_worker(app_client):
     workers = {w["name"]: w["state"] for w in app_client.api("/status")["workers"]}
     assert workers == {"bus-performance": "running", "writer": "running",
                        "maintenance": "running", "retention": "running", "persist": "running",
-                       "reports": "running"}
+                       "reports": "running", "alerting": "running",
+                       "alerting-groups": "running", "bus-alerting-performance": "running",
+                       "bus-alerting-metrics": "running", "bus-alerting-health": "running",
+                       "bus-alerting-reports": "running", "outbox-console": "running"}
     assert app_client.get("/healthz") == (200, {"status": "ok"})
 
 
