@@ -36,6 +36,12 @@ ENDPOINTS = {
     "performance_summary": "/api/v1/performance/summary?service=&period=day|week|month|ytd|all",
     "reports": "/api/v1/reports?service=&period=day|week&format=json|html|csv",
     "health": "/healthz",
+    "alerts": "/api/v1/alerts",
+    "alert_history": "/api/v1/alerts/history?service=&severity=&since=&limit=&cursor=",
+    "rules": "/api/v1/rules",
+    "silences": "/api/v1/silences",
+    "notifications": "/api/v1/notifications?status=&channel=",
+    "test_alert": "POST /api/v1/test-alert",
 }
 
 
@@ -81,6 +87,7 @@ def status():
                      "restoring": b.performance.restoring,
                      "backlog": b.performance.backlog,
                      "skipped_points": b.performance.skipped_points},
+        alerting=b.alerting.stats(),
         config=redacted(b.config),
     )
 
