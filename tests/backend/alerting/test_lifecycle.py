@@ -277,3 +277,14 @@ def test_a_metric_rule_message_can_show_the_service_performance_figures(engine_f
                                   0.0, engine.clock.now_ns())
     (alert,) = engine.system.evaluate_alerts()
     assert alert["message"] == "bot offline with a day at -2.1% and n/a"
+
+
+def test_a_pending_timer_survives_a_restart(engine_factory):
+    engine = seed_engine(engine_factory, **{"for": "1m"})
+    engine.snapshot(daily_return=-0.06)
+    engine.advance(40)
+    engine.restart()
+    assert engine.system.get_active_alerts()[0]["state"] == "pending"
+    engine.clock.advance(20)                         # 60 s after it went pending
+    (alert,) = engine.snapshot(daily_return=-0.06)
+    assert alert["state"] == "firing"
