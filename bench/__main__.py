@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench import (
+    bench_alerting,
     bench_forwarding,
     bench_health,
     bench_ingest,
@@ -23,6 +24,7 @@ def main() -> None:
         print(line, flush=True)
     for line in bench_health.report(bench_health.run()):
         print(line, flush=True)
+    print(bench_alerting.format_result(bench_alerting.run()), flush=True)
 
 
 if __name__ == "__main__":

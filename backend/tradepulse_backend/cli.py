@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="write here instead of standard output")
     report.set_defaults(handler=_report)
 
+    test_alert = commands.add_parser("test-alert",
+                                     help="send a test notification on the alert channels")
+    test_alert.add_argument("--config", type=Path, default=None, metavar="FILE")
+    test_alert.add_argument("--channel", default=None, metavar="NAME",
+                            help="only this channel (default: every configured channel)")
+    test_alert.set_defaults(handler=_test_alert)
+
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_check_config)
@@ -105,10 +112,18 @@ def _logging(level: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from tradepulse_backend.alerting.pipeline import check_rules
+    from tradepulse_backend.clock import SystemClock
+    from tradepulse_backend.health import HEALTH_FIGURES
     from tradepulse_backend.server import StartupError, serve
 
     config = _load(args)
     if config is None:
+        return 2
+    if rule_errors := check_rules(config.alerting_system, SystemClock(),
+                                  health_names=HEALTH_FIGURES):
+        for line in rule_errors:
+            print(f"config error: {line}", file=sys.stderr)
         return 2
     _logging(args.log_level)
     try:
@@ -174,8 +189,51 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _test_alert(args: argparse.Namespace) -> int:
+    """Send one test notification per channel and say per channel whether it arrived."""
+    import time
+
+    from tradepulse_backend.alerting.channels import build_channels
+    from tradepulse_backend.alerting.testalert import send_test_alerts
+
+    args.data_dir = None
+    config = _load(args)
+    if config is None:
+        return 2
+    _logging("INFO")
+    alerting = config.alerting_system
+    try:
+        channels = build_channels(alerting.channels, user_agent=f"tradepulse/{__version__}")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.channel and args.channel not in channels:
+        print(f"error: channel {args.channel!r} is not configured (configured: "
+              f"{', '.join(channels)})", file=sys.stderr)
+        return 2
+    try:
+        results = send_test_alerts(channels, [args.channel] if args.channel else None,
+                                   time.time_ns(), alerting.external_url)
+    finally:
+        for channel in channels.values():
+            channel.close()
+    for name, result in results.items():
+        if result["ok"]:
+            print(f"{name}: delivered")
+        else:
+            print(f"{name}: FAILED ({result['status']}): {result['detail']}")
+    return 0 if all(r["ok"] for r in results.values()) else 1
+
+
 def _check_config(args: argparse.Namespace) -> int:
+    from tradepulse_backend.alerting.pipeline import check_rules
+    from tradepulse_backend.clock import SystemClock
+    from tradepulse_backend.health import HEALTH_FIGURES
+
     errors = check_config_file(args.file)
+    if not errors:
+        errors = check_rules(load_config(args.file).alerting_system, SystemClock(),
+                             health_names=HEALTH_FIGURES)
     for line in errors:
         print(line)
     if errors:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from tradepulse_backend import __version__
+from tradepulse_backend.alerting import AlertingSystem, build_pipeline
 from tradepulse_backend.bus import EventBus, ReportReady
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
 from tradepulse_backend.forwarding import Forwarder
-from tradepulse_backend.health import SystemHealthMonitor
+from tradepulse_backend.health import HEALTH_FIGURES, SystemHealthMonitor
 from tradepulse_backend.ingest.auth import ApiKeys
 from tradepulse_backend.ingest.pipeline import WritePipeline
 from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
@@ -69,6 +70,13 @@ class Backend:
             config.system_health, clock=self.clock, store=self.store, bus=self.bus,
             pipeline=self.pipeline, workers=self.workers, websockets=self.websockets,
             retention_days=config.performance_monitor.metrics_retention_days)
+        self.alerting: AlertingSystem = build_pipeline(
+            config.alerting_system, store=self.store, clock=self.clock, bus=self.bus,
+            user_agent=f"tradepulse/{__version__}", snapshots=self.performance.snapshots,
+            external_url=lambda: self.urls.get("dashboard", ""),
+            report_channels=config.performance_monitor.reports.channels,
+            health=self.health, health_names=HEALTH_FIGURES)
+        self.health.add_backend_gauge("outbox_backlog", self.alerting.outbox_backlog)
         self.urls: dict[str, str] = {}
         self.server_stats: Callable[[], dict[str, Any]] | None = None
         self._grpc = None
@@ -80,6 +88,8 @@ class Backend:
         self.performance.start()
         self.forwarding.register(self.workers)
         self.health.start()
+        if self.config.alerting_system.enabled:
+            self.alerting.start(self.workers)
         self.workers.service("writer", start=self.pipeline.start, stop=self.pipeline.close,
                              alive=lambda: self.pipeline.running)
         self._register_periodic()
@@ -136,6 +146,7 @@ class Backend:
         self.performance.close()
         self.forwarding.close()
         self.health.close()
+        self.alerting.close()
         self.store.close()
         logger.info("backend stopped")
 

@@ -70,7 +70,14 @@ def test_seed_config_gets_defaults_for_everything_it_omits() -> None:
 def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", "/xdg")
 
-    assert MonitoringConfig.get_complete_monitoring_config() == {
+    complete = MonitoringConfig.get_complete_monitoring_config()
+    alerting = complete["monitoring"].pop("alerting_system")
+    assert alerting["rate_limits"] == {
+        "email": {"max_per_hour": 10, "max_per_day": 50, "critical_reserve": 0.2},
+        "slack": {"max_per_hour": 20, "max_per_day": 100, "critical_reserve": 0.2},
+    }
+    assert alerting["group_wait"] == 2 and alerting["repeat_interval"] == 4 * 3600
+    assert complete == {
         "monitoring": {
             "performance_monitor": {
                 "update_interval": 60.0,
@@ -81,13 +88,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "execution_window": 3600.0,
                 "queue_size": 1024,
                 "reports": {"enabled": True, "schedule": "daily", "time": "17:00",
-                            "weekday": "friday", "timezone": None},
-            },
-            "alerting_system": {
-                "rate_limits": {
-                    "email": {"max_per_hour": 10, "max_per_day": 50},
-                    "slack": {"max_per_hour": 20, "max_per_day": 100},
-                }
+                            "weekday": "friday", "timezone": None, "channels": []},
             },
             "dashboard": {"host": "127.0.0.1", "port": 8080, "auto_refresh_interval": 5000,
                           "max_websockets": 16},
@@ -354,13 +355,12 @@ def test_each_numeric_bound_is_enforced(
     assert errors[0].startswith(f"monitoring.{section}.{field}: ")
 
 
-def test_rate_limit_values_must_be_positive(tmp_path: Path) -> None:
+def test_rate_limit_values_must_be_positive_and_unset_means_unlimited(tmp_path: Path) -> None:
     path = write_config(
         tmp_path, "monitoring:\n  alerting_system:\n    rate_limits: {sms: {max_per_hour: 0}}\n"
     )
 
     assert sorted(load_errors(path)) == [
-        "monitoring.alerting_system.rate_limits.sms.max_per_day: Field required",
         "monitoring.alerting_system.rate_limits.sms.max_per_hour: Input should be greater than 0",
     ]
 

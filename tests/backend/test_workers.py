@@ -115,7 +115,10 @@ def test_status_lists_every_backend_worker(app_client):
                        "maintenance": "running", "retention": "running", "persist": "running",
                        "reports": "running", "bus-health": "running",
                        "health-checkers": "running", "health-sample": "running",
-                       "health-evaluate": "running"}
+                       "health-evaluate": "running", "alerting": "running",
+                       "alerting-groups": "running", "bus-alerting-performance": "running",
+                       "bus-alerting-metrics": "running", "bus-alerting-health": "running",
+                       "bus-alerting-reports": "running", "outbox-console": "running"}
     assert app_client.get("/healthz") == (200, {"status": "ok"})
 
 

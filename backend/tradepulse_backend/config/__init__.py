@@ -1,15 +1,14 @@
 """Configuration: the pydantic models (every default) and the YAML loader."""
 
+from tradepulse_backend.config.alerting import AlertingSystemConfig, RateLimit
 from tradepulse_backend.config.loader import ConfigError, check_config_file, load_config
 from tradepulse_backend.config.models import (
     MASK,
     SQLITE_FILENAME,
-    AlertingSystemConfig,
     DashboardConfig,
     IngestConfig,
     MonitoringConfig,
     PerformanceMonitorConfig,
-    RateLimit,
     ReportsConfig,
     ServerConfig,
     StorageConfig,

@@ -8,25 +8,24 @@ from __future__ import annotations
 import logging
 import os
 import re
-import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from tradepulse_backend.config import templates
+from tradepulse_backend.config.alerting import AlertingSystemConfig
+from tradepulse_backend.config.base import (
+    MASK,
+    Host,
+    Port,
+    Secret,
+    _Section,
+    merged_over_defaults,
+)
+from tradepulse_backend.config.base import check_timezone as _check_timezone
 from tradepulse_backend.config.forwarding import ForwardingDestinations
 from tradepulse_backend.config.health import (
     BackendChecksConfig,
@@ -39,49 +38,10 @@ from tradepulse_backend.config.health import (
 
 logger = logging.getLogger(__name__)
 
-MASK = "********"
 ROOT_KEY = "monitoring"
 SQLITE_FILENAME = "tradepulse.db"
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})
 _URL_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
-
-
-def _not_empty_secret(value: SecretStr) -> SecretStr:
-    """Reject empty secrets: an empty API key would be a misconfiguration, not a key."""
-    if not value.get_secret_value():
-        raise PydanticCustomError("empty_secret", "must not be empty")
-    return value
-
-
-Secret = Annotated[
-    SecretStr,
-    AfterValidator(_not_empty_secret),
-    PlainSerializer(lambda _: MASK, return_type=str, when_used="json"),
-]
-Port = Annotated[int, Field(ge=0, le=65535)]
-Host = Annotated[str, Field(min_length=1)]
-
-
-class _Section(BaseModel):
-    """Base of every config model: unknown keys and non-finite numbers are errors."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-def merged_over_defaults(defaults: Callable[[], dict[str, Any]]) -> BeforeValidator:
-    """A validator laying a user mapping over `defaults()`, so naming one entry keeps the
-    others; an entry set to null is removed, and null for the whole mapping gives the defaults.
-    Use as `Annotated[dict[str, Model], merged_over_defaults(factory)]`."""
-
-    def merge(value: Any) -> Any:
-        if value is None:
-            return defaults()
-        if not isinstance(value, Mapping):
-            return value
-        merged = {**defaults(), **value}
-        return {key: entry for key, entry in merged.items() if entry is not None}
-
-    return BeforeValidator(merge)
 
 
 class ReportsConfig(_Section):
@@ -93,22 +53,13 @@ class ReportsConfig(_Section):
     weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                      "sunday"] = Field("friday", description="Day of weekly reports.")
     timezone: str | None = Field(None, description="IANA zone; null uses the monitor's.")
+    channels: list[str] = Field(
+        default_factory=list, description="Alert channels the report is delivered through.")
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
         return None if value is None else _check_timezone(value)
-
-
-def _check_timezone(value: str) -> str:
-    """Fail at load rather than at the first daily rollover."""
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise PydanticCustomError(
-            "unknown_timezone", "unknown timezone; use an IANA name such as 'UTC'"
-        ) from None
-    return value
 
 
 class PerformanceMonitorConfig(_Section):
@@ -137,31 +88,6 @@ class PerformanceMonitorConfig(_Section):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return _check_timezone(value)
-
-
-class RateLimit(_Section):
-    """Upper bounds on notifications one channel may send."""
-
-    max_per_hour: int = Field(gt=0)
-    max_per_day: int = Field(gt=0)
-
-
-def _default_rate_limits() -> dict[str, RateLimit]:
-    return {
-        "email": RateLimit(max_per_hour=10, max_per_day=50),
-        "slack": RateLimit(max_per_hour=20, max_per_day=100),
-    }
-
-
-class AlertingSystemConfig(_Section):
-    """Alert delivery settings."""
-
-    rate_limits: Annotated[
-        dict[str, RateLimit], merged_over_defaults(_default_rate_limits)
-    ] = Field(
-        default_factory=_default_rate_limits,
-        description="Per-channel limits, merged over the defaults; null removes a channel's.",
-    )
 
 
 class DashboardConfig(_Section):

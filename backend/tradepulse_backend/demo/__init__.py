@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.demo.alerts import AlertPrinter, install_rules
 from tradepulse_backend.demo.bot import run_bot
 from tradepulse_backend.health import summary_text
 from tradepulse_backend.server import bind_error
@@ -64,11 +65,14 @@ def _run(server: subprocess.Popen, data_dir: Path, duration_s: float | None, out
         out.write(f"demo: the backend did not start: {error}\n")
         return 1
     _print_banner(out, urls, data_dir)
+    api = urls["dashboard"].rstrip("/") + "/api/v1"
+    out.write(f"[alert] rule {install_rules(api)}: the broker's disconnects raise an alert "
+              f"(curl {api}/alerts)\n")
     stop = threading.Event()
     bot = threading.Thread(target=_run_bot, args=(urls, duration_s, stop, out), daemon=True)
     bot.start()
     try:
-        _watch(bot, urls, out)
+        _watch(bot, urls, out, AlertPrinter(api, out))
     except KeyboardInterrupt:
         out.write("\nstopping: flushing the bot's telemetry, then the backend...\n")
     finally:
@@ -178,10 +182,12 @@ def _run_bot(urls: dict[str, str], duration_s: float | None, stop: threading.Eve
             on_event=on_event)
 
 
-def _watch(bot: threading.Thread, urls: dict[str, str], out: TextIO) -> None:
+def _watch(bot: threading.Thread, urls: dict[str, str], out: TextIO,
+           alerts: AlertPrinter) -> None:
     next_summary = time.monotonic() + SUMMARY_EVERY_S
     while bot.is_alive():
         bot.join(timeout=0.5)
+        alerts.poll()
         if time.monotonic() >= next_summary:
             _print_summary(urls, out)
             next_summary += SUMMARY_EVERY_S

@@ -37,6 +37,12 @@ ENDPOINTS = {
     "reports": "/api/v1/reports?service=&period=day|week&format=json|html|csv",
     "health": "/healthz",
     "system_health": "/api/v1/health",
+    "alerts": "/api/v1/alerts",
+    "alert_history": "/api/v1/alerts/history?service=&severity=&since=&limit=&cursor=",
+    "rules": "/api/v1/rules",
+    "silences": "/api/v1/silences",
+    "notifications": "/api/v1/notifications?status=&channel=",
+    "test_alert": "POST /api/v1/test-alert",
 }
 
 
@@ -83,6 +89,7 @@ def status():
                      "backlog": b.performance.backlog,
                      "skipped_points": b.performance.skipped_points},
         forwarding=b.forwarding.stats(),
+        alerting=b.alerting.stats(),
         config=redacted(b.config),
     )
 
