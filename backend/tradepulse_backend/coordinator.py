@@ -366,7 +366,7 @@ class MonitoringCoordinator:
             "bus": bus,
             "dashboard": {"url": self.urls.get("dashboard"),
                           "websockets": backend.websockets.stats()},
-            "alerting": None,
+            "alerting": self._alerting_status(),
             "health": self._health_status(),
             "forwarding": backend.forwarding.stats(),
             "last_errors": [
@@ -379,6 +379,15 @@ class MonitoringCoordinator:
         logger.debug("status: healthy=%s, %d components, %d errors", status["healthy"],
                      len(self._components), len(status["last_errors"]))
         return status
+
+    def _alerting_status(self) -> dict[str, Any] | None:
+        alerting = self.alerting_system
+        if alerting is None:
+            return None
+        stats = alerting.stats()
+        backlog = sum(by_status.get("pending", 0) for by_status in stats["outbox"].values())
+        return {**stats, "outbox_backlog": backlog,
+                "active_alerts": len(alerting.get_active_alerts())}
 
     def _health_status(self) -> dict[str, Any] | None:
         health = self.system_health_monitor

@@ -83,3 +83,28 @@ def test_forwarding_counters_are_exported_per_destination(tmp_path):
         assert samples[("tradepulse_forwarding_sent_requests_total", "recorder")] == 0
     finally:
         backend.close()
+
+
+def test_a_firing_rule_is_an_alerts_series_and_its_notification_an_outbox_row(app_client):
+    alerting = app_client.backend.alerting
+    alerting.add_rule("portfolio_loss_alert", {
+        "conditions": [{"field": "daily_return", "operator": "lt", "value": -0.05}],
+        "severity": "critical", "title": "Portfolio Loss Alert", "channels": ["console"]})
+    monitor = app_client.backend.performance
+    monitor.update_portfolio_data({"service": "bot", "portfolio": "main",
+                                   "portfolio_value": 1000.0})
+    app_client.clock.advance(60)
+    snapshot = monitor.update_portfolio_data({"service": "bot", "portfolio": "main",
+                                              "portfolio_value": 900.0})
+    alerting.evaluate_alerts(snapshot)
+    samples = _samples(app_client)
+    (alert,) = samples["ALERTS"]
+    assert alert.value == 1
+    assert alert.labels == {"alertname": "portfolio_loss_alert", "alertstate": "firing",
+                            "severity": "critical", "service": "bot", "portfolio": "main"}
+    assert [s.value for s in samples["tradepulse_alert_rules"]] == [1]
+    app_client.clock.advance(5)
+    alerting.tick()
+    outbox = {(s.labels["channel"], s.labels["status"]): s.value
+              for s in _samples(app_client)["tradepulse_alert_outbox_notifications"]}
+    assert sum(outbox.values()) >= 1 and {c for c, _ in outbox} == {"console"}

@@ -230,3 +230,31 @@ def test_a_failing_component_turns_unhealthy_in_health_and_metrics(tmp_path):
             exposition = response.read().decode()
         assert ('tradepulse_component_status{component="portfolio_manager",status="unhealthy"}'
                 ' 1.0') in exposition
+
+
+def test_every_alert_rule_template_is_accepted_and_test_alerts_go_out(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    channels = {
+        "email": {"smtp_server": "127.0.0.1", "smtp_port": closed, "security": "none",
+                  "sender_email": "bot@example.com", "recipients": ["trader@example.com"]},
+        "slack": {"webhook_url": f"http://127.0.0.1:{closed}/slack"},
+        "console": {},
+    }
+    section = {**_section(tmp_path), "alerting_system": {"channels": channels}}
+    templates = MonitoringConfig.get_alert_rule_templates()
+
+    async def add_all(coordinator: MonitoringCoordinator) -> None:
+        for name, spec in templates.items():
+            await coordinator.alerting_system.add_alert_rule(name, spec)
+
+    with MonitoringCoordinator(section, configure_sdk=False) as coordinator:
+        asyncio.run(add_all(coordinator))
+        assert {r["name"] for r in coordinator.alerting_system.list_rules()} == set(templates)
+        status = coordinator.get_monitoring_status()["alerting"]
+        assert (status["rules"], status["outbox_backlog"]) == (len(templates), 0)
+        sent = coordinator.send_test_alert("console")
+        assert list(sent) == ["console"] and sent["console"]["ok"] is True
+        failed = coordinator.send_test_alert("slack")["slack"]
+        assert failed["ok"] is False and failed["detail"]

@@ -38,10 +38,13 @@ class LayeredConfig(dict):
             self[key] = _deep_merge(self.get(key) or {}, value)
 
 
-def config_manager_class(data_dir: Path) -> type:
-    """A `ConfigManager` class whose instances hold `.config` with the local layer."""
+def config_manager_class(data_dir: Path, channels: Mapping[str, Any] | None = None) -> type:
+    """A `ConfigManager` class whose instances hold `.config` with the local layer: port 0,
+    the data directory, and the host's alert channels (the seed's rules name email and
+    slack, which must be configured)."""
     local = {"monitoring": {"ingest": {"port": 0, "grpc_port": 0}, "dashboard": {"port": 0},
-                            "storage": {"data_dir": str(data_dir)}}}
+                            "storage": {"data_dir": str(data_dir)},
+                            "alerting_system": {"channels": dict(channels or {})}}}
 
     class ConfigManager:
         def __init__(self) -> None:

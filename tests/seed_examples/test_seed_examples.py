@@ -9,8 +9,6 @@ import asyncio
 import logging
 import urllib.request
 
-import pytest
-
 from tests.support import wait_until
 from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator
 
@@ -161,9 +159,6 @@ def test_debug_mode_logs_through_the_monitoring_coordinator_logger(host, capsys,
 def test_alert_configuration_adds_the_seed_rule(host):
     coordinator = _basic_setup(host.ConfigManager)
     try:
-        if coordinator.alerting_system is None:
-            pytest.skip("alerting is not merged into this branch yet")
-
         # --- seed: Alert Configuration -------------------------------------------------------
         async def example():
             # Configure email alerts
@@ -189,6 +184,9 @@ def test_alert_configuration_adds_the_seed_rule(host):
             return email_config
 
         asyncio.run(example())
+        (rule,) = coordinator.alerting_system.list_rules()
+        assert rule["name"] == "portfolio_loss_alert"
+        assert rule["channels"] == ["email", "console"] and rule["severity"] == "critical"
     finally:
         coordinator.shutdown()
 
@@ -196,9 +194,6 @@ def test_alert_configuration_adds_the_seed_rule(host):
 def test_custom_alert_rules_are_added(host):
     coordinator = _basic_setup(host.ConfigManager)
     try:
-        if coordinator.alerting_system is None:
-            pytest.skip("alerting is not merged into this branch yet")
-
         # --- seed: Custom Alert Rules --------------------------------------------------------
         async def example():
             # Performance-based alerts
@@ -222,6 +217,9 @@ def test_custom_alert_rules_are_added(host):
                 await coordinator.alerting_system.add_alert_rule(name, config)
 
         asyncio.run(example())
+        rules = {r["name"]: r for r in coordinator.alerting_system.list_rules()}
+        assert set(rules) == {"daily_loss_5_percent", "max_drawdown_alert"}
+        assert rules["max_drawdown_alert"]["severity"] == "critical"
     finally:
         coordinator.shutdown()
 

@@ -203,7 +203,12 @@ ALERTS = Family("ALERTS", "gauge",
                 "Active alerts (pending or firing), as Prometheus' own ALERTS series.",
                 ("alertname", "alertstate", "severity", "service", "portfolio"))
 OUTBOX_BACKLOG = Family("tradepulse_alert_outbox_backlog", "gauge",
-                        "Notifications waiting in the outbox, per channel.", ("channel",))
+                        "Notifications waiting in the outbox (pending), per channel.",
+                        ("channel",))
+OUTBOX_ROWS = Family("tradepulse_alert_outbox_notifications", "gauge",
+                     "Outbox rows per channel and status (pending, sent, failed, suppressed).",
+                     ("channel", "status"))
+ALERT_RULES = Family("tradepulse_alert_rules", "gauge", "Alert rules loaded.")
 FORWARDING_COUNTERS = {
     # forwarding.stats() key per destination: family
     "queued": Family("tradepulse_forwarding_enqueued_requests", "counter",
@@ -235,7 +240,8 @@ FORWARDING_GAUGES = {
 
 OPTIONAL_FAMILIES = (
     *(Family(name, "gauge", doc) for name, doc in HOST_GAUGES.values()),
-    COMPONENT_STATUS, HEALTH_STATUS, *BOT_GAUGES.values(), ALERTS, OUTBOX_BACKLOG,
+    COMPONENT_STATUS, HEALTH_STATUS, *BOT_GAUGES.values(), ALERTS, OUTBOX_BACKLOG, OUTBOX_ROWS,
+    ALERT_RULES,
     *FORWARDING_COUNTERS.values(),
     *FORWARDING_GAUGES.values(),
 )
@@ -388,10 +394,14 @@ class BackendCollector(Collector):
                 str(data.get("portfolio") or labels.get("portfolio", "")),
             ], 1)
         yield alerts
-        backlog = OUTBOX_BACKLOG.new()
-        for channel, count in _outbox_backlog(alerting).items():
-            backlog.add_metric([channel], count)
-        yield backlog
+        stats = alerting.stats()
+        yield _single(ALERT_RULES, stats["rules"])
+        backlog, rows = OUTBOX_BACKLOG.new(), OUTBOX_ROWS.new()
+        for channel, by_status in sorted(stats["outbox"].items()):
+            backlog.add_metric([channel], by_status.get("pending", 0))
+            for status, count in sorted(by_status.items()):
+                rows.add_metric([channel, status], count)
+        yield from (backlog, rows)
 
     def _forwarding(self) -> Iterator[Metric]:
         forwarding = getattr(self.backend, "forwarding", None)
@@ -438,14 +448,3 @@ def _state_set(family: Family, current: str) -> Metric:
     for candidate in COMPONENT_STATUSES:
         metric.add_metric([candidate], 1 if candidate == current else 0)
     return metric
-
-
-def _outbox_backlog(alerting: Any) -> dict[str, int]:
-    """Notifications waiting per channel, from whichever backlog reading alerting offers."""
-    reader = getattr(alerting, "outbox_backlog", None)
-    if reader is None:
-        return {}
-    backlog = reader() if callable(reader) else reader
-    if isinstance(backlog, Mapping):
-        return {str(channel): int(count) for channel, count in backlog.items()}
-    return {"all": int(backlog)}
