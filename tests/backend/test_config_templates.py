@@ -113,3 +113,22 @@ def test_dashboard_layout_templates_are_every_yaml_file_of_the_directory(tmp_pat
                        "trading": {"title": "Trading", "sections": []}}
     shipped = MonitoringConfig.get_dashboard_layout_templates()
     assert set(shipped) == {p.stem for p in Path(LAYOUTS_DIR).glob("*.yaml")}
+
+
+def test_the_starters_example_rules_load_once_uncommented_with_their_channels(tmp_path):
+    lines = starter_config().splitlines()
+    empty = lines.index("    rules: {}")
+    start = lines.index("    # rules:")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("    # "))
+    rules = [line.replace("    # ", "    ", 1) for line in lines[start:end]]
+    (channels,) = [i for i, line in enumerate(lines) if line.startswith("    channels: {console")]
+    lines[channels] = (
+        "    channels: {console: {}, slack: {webhook_url: 'https://hooks.slack.com/x'}, "
+        "email: {smtp_server: smtp.example.com, sender_email: bot@example.com, "
+        "recipients: [trader@example.com]}}")
+    edited = [*lines[:empty], *rules, *lines[end:]]
+    path = tmp_path / "with-rules.yaml"
+    path.write_text("\n".join(edited) + "\n")
+    assert check_config_file(path) == []
+    loaded = load_config(path, environ={"HOME": str(tmp_path)}).alerting_system.rules
+    assert set(loaded) == {"daily_loss_5_percent", "max_drawdown_alert"}

@@ -14,6 +14,7 @@ from typing import Annotated, Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, SecretStr
 
+from tradepulse_backend.config import templates
 from tradepulse_backend.config.models import ROOT_KEY, MonitoringConfig
 
 HEADER = """\
@@ -26,6 +27,9 @@ COMMENTED_OUT = {("storage", "data_dir"): "~/.local/share/tradepulse"}
 """Keys written commented out, with the value shown: their default is resolved on the machine
 that runs tradepulse ($XDG_DATA_HOME/tradepulse when that is set)."""
 WIDTH = 96
+EXAMPLE_NOTE = ("Example (the seed's rules; they name email and slack, so configure those "
+                "under alerting_system.channels first; MonitoringConfig.get_alert_rule_templates()"
+                " has more):")
 
 
 def starter_config() -> str:
@@ -60,6 +64,18 @@ def _section(model: type[BaseModel], values: dict[str, Any], lines: list[str],
             lines.extend(f"{indent}# {line}" for line in rendered)
         else:
             lines.extend(f"{indent}{line}" for line in rendered)
+        if where == ("alerting_system", "rules") and not value:
+            lines.extend(_rule_examples(indent))
+
+
+def _rule_examples(indent: str) -> list[str]:
+    """The seed's two rules as a commented `rules:` block to uncomment."""
+    seed = {name: rule for name, rule in templates.performance_alert_templates().items()
+            if name in ("daily_loss_5_percent", "max_drawdown_alert")}
+    block = yaml.safe_dump({"rules": seed}, default_flow_style=None, sort_keys=False,
+                           width=WIDTH - len(indent) - 2)
+    lines = [f"{indent}# {line}" for line in textwrap.wrap(EXAMPLE_NOTE, WIDTH - len(indent) - 2)]
+    return lines + [f"{indent}# {line}" for line in block.rstrip("\n").splitlines()]
 
 
 def _scalar(key: str, value: Any) -> list[str]:
