@@ -16,6 +16,9 @@ from tradepulse_backend import __version__
 from tradepulse_backend.bus import EventBus, ReportReady
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.dashboard.layouts import catalog_for
+from tradepulse_backend.dashboard.manager import DashboardManager
+from tradepulse_backend.dashboard.server import DashboardServer
 from tradepulse_backend.ingest.auth import ApiKeys
 from tradepulse_backend.ingest.pipeline import WritePipeline
 from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
@@ -61,6 +64,11 @@ class Backend:
             config.storage.data_dir / "reports",
             deliver=lambda report: self.bus.publish(ReportReady(report)), clock=self.clock)
         self.websockets = Admission(config.dashboard.max_websockets)
+        self.dashboard = DashboardServer(
+            DashboardManager(performance=self.performance, store=self.store, bus=self.bus,
+                             layouts=catalog_for(config.dashboard),
+                             default_layout=config.dashboard.layout),
+            self.websockets, config.dashboard.websocket, clock=self.clock)
         self.urls: dict[str, str] = {}
         self.server_stats: Callable[[], dict[str, Any]] | None = None
         self._grpc = None
@@ -70,6 +78,7 @@ class Backend:
         """Register every worker, consumers before producers (they stop in reverse), and
         start them."""
         self.performance.start()
+        self.dashboard.start()
         self.workers.service("writer", start=self.pipeline.start, stop=self.pipeline.close,
                              alive=lambda: self.pipeline.running)
         self._register_periodic()
@@ -115,6 +124,7 @@ class Backend:
         if self._closed:
             return
         self._closed = True
+        self.dashboard.close()
         self.workers.stop(self.config.server.shutdown_timeout)
         self.performance.close()
         self.store.close()

@@ -26,6 +26,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from tradepulse_backend.config.dashboard import (
+    DashboardAuthConfig,
+    DashboardTlsConfig,
+    WebSocketConfig,
+)
+
 logger = logging.getLogger(__name__)
 
 MASK = "********"
@@ -164,6 +170,12 @@ class DashboardConfig(_Section):
         description="Open WebSockets at once; each holds a thread of its own budget, never a "
                     "REST or ingest thread. More are refused with 503.",
     )
+    websocket: WebSocketConfig = Field(default_factory=WebSocketConfig)
+    auth: DashboardAuthConfig = Field(default_factory=DashboardAuthConfig)
+    tls: DashboardTlsConfig = Field(default_factory=DashboardTlsConfig)
+    layout: str = Field("default", min_length=1, description="Layout shown without ?layout=.")
+    layouts_dir: Path | None = Field(
+        None, description="Directory of extra layout files (NAME.yaml), beside the built-in.")
 
 
 class Threshold(_Section):

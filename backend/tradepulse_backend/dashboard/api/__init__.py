@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify
 
-from tradepulse_backend.dashboard.api import performance, telemetry
+from tradepulse_backend.dashboard.api import layouts, performance, telemetry
 from tradepulse_backend.dashboard.params import BadParameter
 
 
@@ -13,4 +13,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(telemetry.health)
     app.register_blueprint(telemetry.api)
     app.register_blueprint(performance.performance_api)
+    app.register_blueprint(layouts.layouts_api)
     app.register_error_handler(BadParameter, lambda e: (jsonify(error=str(e)), 400))

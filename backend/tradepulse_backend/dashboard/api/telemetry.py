@@ -65,7 +65,7 @@ def status():
         endpoints=b.urls,
         workers=b.workers.status(),
         bus=b.bus.stats(),
-        websockets=b.websockets.stats(),
+        websockets=b.dashboard.stats(),
         thread_pools=b.server_stats() if b.server_stats else None,
         ingest={
             "accepted": stats.accepted, "rejected": stats.rejected,
