@@ -36,10 +36,12 @@ ENDPOINTS = {
     "performance_summary": "/api/v1/performance/summary?service=&period=day|week|month|ytd|all",
     "reports": "/api/v1/reports?service=&period=day|week&format=json|html|csv",
     "health": "/healthz",
+    "dashboard_config": "/api/v1/dashboard-config",
+    "page": "/",
 }
 
 
-@health.get("/")
+@api.get("/")
 def index():
     """What this port serves, so the URL the CLI prints leads somewhere useful."""
     return jsonify(service="tradepulse", version=backend().version, endpoints=ENDPOINTS)
