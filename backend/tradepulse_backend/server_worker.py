@@ -18,6 +18,7 @@ to apply a new configuration.
 from __future__ import annotations
 
 import signal
+import ssl
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -57,18 +58,50 @@ class ListenerPools:
             pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+class ListenerTls:
+    """gunicorn's config as one listener sees it: with its own certificate and key (so TLS
+    on the dashboard port leaves the OTLP port as configured); one SSL context, made once."""
+
+    def __init__(self, cfg: Any, cert_file: str, key_file: str) -> None:
+        self._cfg = cfg
+        self.certfile = cert_file
+        self.keyfile = key_file
+        self.is_ssl = True
+        self._context: ssl.SSLContext | None = None
+
+    def ssl_context(self, _conf: Any, default_factory) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = default_factory()
+        return self._context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cfg, name)
+
+
 class PooledThreadWorker(ThreadWorker):
-    """gthread worker whose listeners (bound [ingest, dashboard]) each have their own pool."""
+    """gthread worker whose listeners (bound [ingest, dashboard]) each have their own pool,
+    and optionally their own TLS certificate (`app.listener_tls()`)."""
 
     pool_names = ("ingest", "api")
 
     def get_thread_pool(self) -> ListenerPools:
         sizes = self.app.pool_sizes()
+        self.listener_tls = {
+            listener.getsockname(): ListenerTls(self.cfg, *files)
+            for listener, files in zip(self.sockets, self.app.listener_tls(), strict=True)
+            if files is not None}
         pools = {listener.getsockname(): (name, ThreadPoolExecutor(
                      max_workers=size, thread_name_prefix=f"tradepulse-{name}"))
                  for listener, size, name in zip(self.sockets, sizes, self.pool_names,
                                                  strict=True)}
         return ListenerPools(pools)
+
+    def handle(self, conn):
+        """Serve a connection, giving a new one on a TLS listener that listener's config
+        (gunicorn wraps the socket in `conn.init()` when its config says TLS)."""
+        if not conn.initialized and conn.server in self.listener_tls:
+            conn.cfg = self.listener_tls[conn.server]
+        return super().handle(conn)
 
     def enqueue_req(self, conn) -> None:
         future = self.tpool.submit_for(conn.server, self.handle, conn)
