@@ -168,7 +168,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from tradepulse_backend.dashboard.layouts import check_layouts
+
     errors = check_config_file(args.file)
+    if not errors:
+        errors = check_layouts(load_config(args.file).dashboard)
     for line in errors:
         print(line)
     if errors:
