@@ -37,6 +37,31 @@ export function plotlyReady() {
   return typeof window.Plotly !== 'undefined';
 }
 
+let loading = null;
+
+/**
+ * Load plotly.js (served by the backend from the `plotly` package) after the page's figures
+ * are up: its 4-5 MB take seconds to parse on a busy machine, and nothing but charts needs it.
+ * Resolves when `window.Plotly` exists; charts drawn before then are redrawn by the caller.
+ */
+export function loadPlotly() {
+  if (plotlyReady()) return Promise.resolve();
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = '/vendor/plotly.min.js';
+      script.async = true;
+      script.addEventListener('load', () => resolve());
+      script.addEventListener('error', () => {
+        loading = null;
+        reject(new Error('plotly.js did not load'));
+      });
+      document.head.append(script);
+    });
+  }
+  return loading;
+}
+
 /** Width of a chart's box in CSS pixels: the most points worth asking the server for. */
 export function pixelWidth(node) {
   return Math.max(50, Math.round(node.getBoundingClientRect().width || node.clientWidth || 300));
@@ -47,7 +72,10 @@ export function pixelWidth(node) {
  * Returns false (and draws nothing) when there is nothing to show.
  */
 export function draw(node, traces, { yFormat = '', yTitle = '', legend = false, xType } = {}) {
-  if (!plotlyReady()) return false;
+  if (!plotlyReady()) {
+    clear(node, 'Loading chart…');
+    return false;
+  }
   node.querySelector(':scope > .chart-empty')?.remove();
   const colors = palette();
   const data = traces.map((trace, index) => {

@@ -2,6 +2,7 @@
 // WebSocket (falling back to REST polling) — every panel renders from store.js.
 
 import { getJSON } from './api.js';
+import { loadPlotly } from './charts.js';
 import { LiveConnection } from './live.js';
 import * as alerts from './panels/alerts.js';
 import * as bots from './panels/bots.js';
@@ -181,6 +182,7 @@ async function start() {
     onStatus: showStatus,
   });
   live.start();
+  loadPlotly().then(() => emit('redraw'), (error) => console.warn(error.message));
 }
 
 start();

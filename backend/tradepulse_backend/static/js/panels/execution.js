@@ -171,20 +171,24 @@ export function mount() {
     renderLatency();
   }
 
+  let queued = null;
+  function requestLoad() {
+    if (!queued) queued = setTimeout(() => { queued = null; loadLatency(); loadTraces(); }, 0);
+  }
+
   function serviceChanged() {
     chosen = null;
     traces = [];
     latency = null;
     waterfall.replaceChildren(el('p', { class: 'muted', text: 'Choose a trace to see its spans.' }));
     renderAll();
-    loadLatency();
-    loadTraces();
+    requestLoad();
   }
 
   on('performance', renderFigures);
   on('services', renderAll);
   on('service', serviceChanged);
-  on('snapshot', () => { loadLatency(); loadTraces(); });
+  on('snapshot', requestLoad);
   on('span', scheduleTraces);
   on('tick', scheduleTraces);
   on('redraw', renderAll);

@@ -121,10 +121,16 @@ export function mount() {
       color: colors.neg, fillcolor: 'rgba(207,34,46,0.25)' }], { yFormat: '.1%' });
   }
 
+  let queued = null;
+  /** Several triggers in one turn (a snapshot sets the service too) make one load. */
+  function requestLoad() {
+    if (!queued) queued = setTimeout(() => { queued = null; load(); }, 0);
+  }
+
   pressButtons();
-  on('service', load);
-  on('snapshot', load);
+  on('service', requestLoad);
+  on('snapshot', requestLoad);
   on('performance', appendLive);
   on('redraw', render);
-  load();
+  requestLoad();
 }
