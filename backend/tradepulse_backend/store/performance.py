@@ -110,6 +110,24 @@ def snapshot_history(store: Store, service: str, portfolio: str, since_ns: int,
     return [(time_ns, json.loads(body)) for time_ns, body in rows]
 
 
+def snapshot_history_at_most(store: Store, service: str, portfolio: str, since_ns: int,
+                             until_ns: int, points: int) -> list[tuple[int, dict[str, Any]]]:
+    """Persisted snapshots in [since, until] thinned to at most `points`: the range cut into
+    that many equal time buckets, the last snapshot of each (a chart needs no more points
+    than pixels; only the kept rows are read and decoded)."""
+    width = max(1, -(-(until_ns - since_ns + 1) // points))
+    where = ("service_name = :service AND portfolio = :portfolio AND time_ns >= :since "
+             "AND time_ns <= :until")
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            f"SELECT time_ns, body FROM performance_snapshots WHERE {where} AND id IN ("
+            f"SELECT MAX(id) FROM performance_snapshots WHERE {where} "
+            "GROUP BY (time_ns - :since) / :width) ORDER BY time_ns"),
+            {"service": service, "portfolio": portfolio, "since": since_ns,
+             "until": until_ns, "width": width}).all()
+    return [(time_ns, json.loads(body)) for time_ns, body in rows]
+
+
 def raw_points(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
                service: str | None = None) -> list[dict[str, Any]]:
     """Stored points of the named metrics in [since, until], oldest first, with what the

@@ -54,11 +54,17 @@ def history():
     if portfolio is None:
         portfolio = stored.default_portfolio(_monitor().store, service)
     now_ns = current_app.extensions["tradepulse"].clock.now_ns()
-    rows = stored.snapshot_history(
-        _monitor().store, service, portfolio,
-        since_ns=params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns),
-        until_ns=params.time_ns(args, "until", default=2**63 - 1, now_ns=now_ns),
-        limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
+    since_ns = params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns)
+    if args.get("max_points"):
+        rows = stored.snapshot_history_at_most(
+            _monitor().store, service, portfolio, since_ns,
+            params.time_ns(args, "until", default=now_ns, now_ns=now_ns),
+            params.integer(args, "max_points", default=1000, low=1, high=100_000))
+    else:
+        rows = stored.snapshot_history(
+            _monitor().store, service, portfolio, since_ns=since_ns,
+            until_ns=params.time_ns(args, "until", default=2**63 - 1, now_ns=now_ns),
+            limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
     points = [[time_ns / 1e6, body.get(name)] for time_ns, body in rows]
     return jsonify(service=service, portfolio=portfolio, field=name, points=points)
 
