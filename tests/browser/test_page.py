@@ -4,6 +4,8 @@ history points than the chart has pixels."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -134,23 +136,36 @@ def test_range_buttons_ask_for_no_more_points_than_the_chart_is_wide(watched, bo
     width = view.page.evaluate(
         "Math.round(document.getElementById('chart-equity').getBoundingClientRect().width)")
     equity = parse_qs(urlsplit(request.value.url).query)
-    assert equity["since"] == ["7d"]
+    since = datetime.fromisoformat(equity["since"][0].replace("Z", "+00:00")).timestamp()
+    until = datetime.fromisoformat(equity["until"][0].replace("Z", "+00:00")).timestamp()
+    first_seen = next(s["first_seen_unix_nano"] for s in bot.api("/services")["services"]
+                      if s["name"] == BOT) / 1e9
+    assert since == pytest.approx(max(time.time() - 7 * 86_400, first_seen), abs=60)
+    assert until == pytest.approx(time.time(), abs=60)
     assert 50 <= int(equity["max_points"][0]) <= width
     expect(view.page.locator('[data-range="1w"]')).to_have_attribute("aria-pressed", "true")
 
 
 def test_screenshots_of_desktop_and_phone_in_light_and_dark(watched, bot):
+    """One page follows the OS theme and the window width live; each state is saved."""
+    view = open_page(watched, bot, viewport=DESKTOP, color_scheme="light")
+    page = view.page
+    expect(page.locator(VALUE)).not_to_have_text("—")
+    page.wait_for_function("() => typeof window.Plotly === 'object'")
+    expect(page.locator("#chart-equity.has-chart")).to_have_count(1)
+    expect(page.locator("#chart-latency.has-chart")).to_have_count(1)
+    page.locator("#trace-list button").first.click()
+    expect(page.locator("#waterfall .span-row")).to_have_count(2)
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        for scheme in ("light", "dark"):
-            view = open_page(watched, bot, viewport=viewport, color_scheme=scheme)
-            expect(view.page.locator(VALUE)).not_to_have_text("—")
-            view.page.wait_for_function("() => typeof window.Plotly === 'object'")
-            expect(view.page.locator("#chart-equity.has-chart")).to_have_count(1)
-            expect(view.page.locator("#chart-latency.has-chart")).to_have_count(1)
-            view.page.locator("#trace-list button").first.click()
-            expect(view.page.locator("#waterfall .span-row")).to_have_count(2)
-            expect(view.page.locator("html")).to_have_attribute("data-theme", scheme)
-            path = screenshot(view.page, f"{name}-{scheme}")
+        page.set_viewport_size(viewport)
+        page.wait_for_function(
+            "(width) => document.querySelector('#chart-equity .main-svg')"
+            ".getBoundingClientRect().width <= width", arg=viewport["width"])
+        for scheme in ("light", "dark") if name == "desktop" else ("dark", "light"):
+            page.emulate_media(color_scheme=scheme)
+            expect(page.locator("html")).to_have_attribute("data-theme", scheme)
+            page.evaluate("window.scrollTo(0, 0)")
+            path = screenshot(page, f"{name}-{scheme}")
             assert path.stat().st_size > 10_000
-            assert view.errors == []
-            view.close()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert view.errors == []

@@ -52,13 +52,22 @@ export function lastPerDay({ x, y }) {
   return { x: values.map((v) => v.x), y: values.map((v) => v.y) };
 }
 
-/** `since` for a range button: a duration back from now, or unix seconds. */
-export function rangeSince(range, now = new Date()) {
-  switch (range) {
-    case '1d': return '1d';
-    case '1w': return '7d';
-    case '1m': return '30d';
-    case 'ytd': return String(Math.floor(new Date(now.getFullYear(), 0, 1).getTime() / 1000));
-    default: return '0';
-  }
+const DAY_MS = 86400000;
+
+/**
+ * `since` and `until` (ISO-8601) for a range button. The range starts no earlier than the
+ * bot's first telemetry and ends now, so a server that thins history into `max_points` time
+ * buckets spreads them over time that has data.
+ */
+export function rangeWindow(range, firstSeenMs = null, now = new Date()) {
+  const starts = {
+    '1d': now.getTime() - DAY_MS,
+    '1w': now.getTime() - 7 * DAY_MS,
+    '1m': now.getTime() - 30 * DAY_MS,
+    ytd: new Date(now.getFullYear(), 0, 1).getTime(),
+    all: 0,
+  };
+  let since = starts[range] ?? 0;
+  if (firstSeenMs && firstSeenMs > since) since = Math.min(firstSeenMs, now.getTime() - 1000);
+  return { since: new Date(since).toISOString(), until: new Date(now.getTime() + 1000).toISOString() };
 }

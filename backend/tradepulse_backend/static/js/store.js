@@ -30,6 +30,12 @@ export function emit(topic, detail) {
   }
 }
 
+/** When the service first sent telemetry, in ms since the epoch (null when unknown). */
+export function firstSeenMs(service = state.service) {
+  const found = state.services.find((s) => s.name === service);
+  return found && found.first_seen_unix_nano ? found.first_seen_unix_nano / 1e6 : null;
+}
+
 export function snapshotOf(service = state.service) {
   return service ? state.performance[service] || null : null;
 }

@@ -51,7 +51,8 @@ export function mount() {
                    text: percent(snap.total_return ?? null) }),
         el('td', { class: `num ${signClass(snap.current_drawdown)}`,
                    text: percent(snap.current_drawdown ?? null) }),
-        el('td', { class: 'num', text: ago(service.last_seen_unix_nano ?? snap.timestamp) }));
+        el('td', { class: 'num', text: ago(Math.max(
+          (service.last_seen_unix_nano || 0) / 1e6, (snap.timestamp || 0) * 1000) || null) }));
     }));
   }
 

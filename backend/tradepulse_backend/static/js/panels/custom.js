@@ -6,8 +6,8 @@ import { getJSON, query } from '../api.js';
 import { clear, draw, pixelWidth } from '../charts.js';
 import { el } from '../dom.js';
 import { number, percent, toDate } from '../format.js';
-import { columns, thin } from '../series.js';
-import { emit, on, snapshotOf, state } from '../store.js';
+import { columns, rangeWindow, thin } from '../series.js';
+import { emit, firstSeenMs, on, snapshotOf, state } from '../store.js';
 
 const BUILTIN = ['bots', 'overview', 'performance', 'health', 'alerts', 'positions', 'execution'];
 const BUILTIN_SOURCES = new Set(['services', 'positions', 'health', 'alerts', 'traces']);
@@ -58,7 +58,7 @@ class MetricPanel {
     this.timer = null;
     const { spec } = this;
     const width = pixelWidth(this.body);
-    const params = { name: spec.metric, service: state.service, fn: spec.fn, since: '1d',
+    const params = { name: spec.metric, service: state.service, fn: spec.fn, ...rangeWindow('1d', firstSeenMs()),
                      max_points: width, format: 'columnar' };
     for (const [key, value] of Object.entries(spec.attributes || {})) params[`attr.${key}`] = value;
     try {
@@ -138,7 +138,7 @@ class HistoryPanel {
     const service = state.service;
     if (!service) return;
     const bodies = await Promise.all(this.spec.fields.map((field) => getJSON(
-      '/api/v1/performance/history' + query({ service, field, since: '1d', max_points: width }))
+      '/api/v1/performance/history' + query({ service, field, ...rangeWindow('1d', firstSeenMs(service)), max_points: width }))
       .catch(() => null)));
     this.series = bodies.map((body, i) => ({ ...thin(columns(body), width), name: this.spec.fields[i],
                                              type: this.spec.chart === 'stat' ? 'line' : this.spec.chart }));

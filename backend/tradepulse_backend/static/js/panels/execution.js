@@ -6,8 +6,8 @@ import { clear, draw, pixelWidth } from '../charts.js';
 import { el, emptyState } from '../dom.js';
 import { clockTime, number, plainPercent } from '../format.js';
 import { noDataHint } from '../hints.js';
-import { columns, thin } from '../series.js';
-import { on, snapshotOf, state } from '../store.js';
+import { columns, rangeWindow, thin } from '../series.js';
+import { firstSeenMs, on, snapshotOf, state } from '../store.js';
 
 const FIGURES = [
   ['orders', 'Orders', (v) => number(v, 0)],
@@ -65,7 +65,7 @@ export function mount() {
     const width = pixelWidth(latencyNode);
     try {
       const bodies = await Promise.all(LATENCY_FIELDS.map(([field]) => getJSON(
-        '/api/v1/performance/history' + query({ service, field, since: '1d', max_points: width }))));
+        '/api/v1/performance/history' + query({ service, field, ...rangeWindow('1d', firstSeenMs(service)), max_points: width }))));
       latency = { service, series: bodies.map((body, i) => ({
         ...thin(columns(body), width), name: LATENCY_FIELDS[i][1], type: 'line' })) };
     } catch (error) {

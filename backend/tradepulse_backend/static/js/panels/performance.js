@@ -6,8 +6,8 @@ import { clear, draw, palette, pixelWidth } from '../charts.js';
 import { emptyState } from '../dom.js';
 import { toDate } from '../format.js';
 import { noDataHint } from '../hints.js';
-import { columns, lastPerDay, rangeSince, thin } from '../series.js';
-import { on, snapshotOf, state } from '../store.js';
+import { columns, lastPerDay, rangeWindow, thin } from '../series.js';
+import { firstSeenMs, on, snapshotOf, state } from '../store.js';
 
 const RANGE_KEY = 'tradepulse.range';
 
@@ -48,7 +48,7 @@ export function mount() {
 
   async function history(service, field, width) {
     const body = await getJSON('/api/v1/performance/history' + query({
-      service, field, since: rangeSince(range), max_points: width,
+      service, field, ...rangeWindow(range, firstSeenMs(service)), max_points: width,
     }));
     return thin(columns(body), width);
   }
