@@ -9,7 +9,9 @@ queue full, the queue is emptied and the client marked for resync: its connectio
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
@@ -44,6 +46,12 @@ class Message:
     service: str | None
     data: Any
     key: Hashable | None = None
+
+    @functools.cached_property
+    def head(self) -> str:
+        """The JSON text up to `seq`, encoded once however many clients it goes to."""
+        return (f'{{"type":{json.dumps(self.type)},"service":{json.dumps(self.service)},'
+                f'"data":{json.dumps(self.data, separators=(",", ":"), default=str)},"seq":')
 
 
 class Client:

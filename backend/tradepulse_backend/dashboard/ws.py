@@ -150,9 +150,7 @@ class Connection:
         """Number and send one message; a send that cannot finish in `send_timeout` ends the
         connection (the client stopped reading)."""
         self.seq += 1
-        text = json.dumps({"type": message.type, "service": message.service,
-                           "data": message.data, "seq": self.seq},
-                          separators=(",", ":"), default=str)
+        text = f"{message.head}{self.seq}}}"
         if not self.ws.connected:
             raise ConnectionClosed(self.ws.close_reason, self.ws.close_message)
         try:
