@@ -172,6 +172,7 @@ class LayoutCatalog:
         for directory in directories:
             if directory is None:
                 continue
+            directory = directory.expanduser()
             if not directory.is_dir():
                 errors.append(f"{directory}: not a directory of layout files")
                 continue

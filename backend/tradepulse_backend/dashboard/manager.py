@@ -84,6 +84,10 @@ class DashboardManager:
                       capacity=self.queue_size, overflow=coalesce(lambda e: "host")),
         ]
 
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every event published so far has been turned into messages."""
+        return all(listener.flush(timeout) for listener in self._listeners)
+
     def close(self, timeout: float = 5.0) -> None:
         for listener in self._listeners:
             listener.close(timeout)

@@ -104,8 +104,9 @@ def metrics(batch: DecodedBatch, names: frozenset[str] | None = None
 
 
 def rest_json(app: Flask, path: str, query: str = "") -> Any | None:
-    """The JSON body a GET of `path` returns on this app, computed in-process; None when no
-    such endpoint exists (its package is not installed) or it did not answer 200."""
+    """The JSON body a GET of `path` returns on this app, computed in-process (whatever its
+    status: a 503 health report is still the report); None when no such endpoint exists (its
+    package is not installed) or it answered no JSON."""
     adapter = app.url_map.bind("localhost")
     try:
         endpoint, args = adapter.match(path, method="GET")
@@ -113,7 +114,7 @@ def rest_json(app: Flask, path: str, query: str = "") -> Any | None:
         return None
     with app.test_request_context(path, query_string=query):
         response = app.make_response(app.view_functions[endpoint](**args))
-    return response.get_json() if response.status_code == 200 else None
+    return response.get_json(silent=True)
 
 
 def _distribution(kind: MetricKind, point) -> dict[str, Any]:
