@@ -13,8 +13,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support import RunningServer
+
+expect.set_options(timeout=15_000)
+"""Only bounds a hang on a busy machine; the one timing promise (2 s) sets its own."""
 
 CHROMIUM = Path(os.environ.get("TRADEPULSE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"

@@ -158,7 +158,13 @@ export class LiveConnection {
       if (!this.polling) return;
       try {
         await this.poll();
+        const recovered = !this.pollOk;
         this.pollOk = true;
+        if (recovered && this.polling && !this.socket) {
+          // The server answers again: try the WebSocket now instead of waiting out the backoff.
+          clearTimeout(this.reconnectTimer);
+          this.connect();
+        }
         if (this.polling) this.status('polling', `REST every ${Math.round(this.refreshMs / 1000)} s`);
       } catch (error) {
         this.pollOk = false;
