@@ -52,8 +52,14 @@ def dashboard_config() -> Response:
         auto_refresh_interval=dashboard.auto_refresh_interval,
         layout=getattr(dashboard, "layout", None) or "default",
         websocket="/ws",
-        otlp_http=backend.urls.get("otlp_http"),
+        otlp_http=backend.urls.get("otlp_http") or _configured_otlp(backend.config.ingest),
     )
+
+
+def _configured_otlp(ingest) -> str:
+    """The OTLP/HTTP URL from config, when the receiver is not bound (an in-process app)."""
+    host = f"[{ingest.host}]" if ":" in ingest.host else ingest.host
+    return f"http://{host}:{ingest.port}"
 
 
 @functools.cache
