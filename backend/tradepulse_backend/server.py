@@ -91,6 +91,11 @@ class TradepulseServer(BaseApplication):
                      if tls.enabled else None)
         return None, dashboard
 
+    def stopping(self) -> None:
+        """The worker was asked to stop: end the WebSocket streams (cheap; signal-safe)."""
+        if self.backend is not None:
+            self.backend.dashboard.end_streams()
+
     def run(self) -> None:
         """gunicorn's run, with a master that treats SIGHUP as a clean stop."""
         try:

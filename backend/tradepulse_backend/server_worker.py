@@ -108,6 +108,12 @@ class PooledThreadWorker(ThreadWorker):
         future.add_done_callback(
             lambda done: self.method_queue.defer(self.finish_request, conn, done))
 
+    def handle_exit(self, sig, frame) -> None:
+        """Stop as gunicorn does, and first tell long-lived connections (WebSockets) to end,
+        so the graceful stop does not wait its whole timeout for them."""
+        super().handle_exit(sig, frame)
+        self.app.stopping()
+
     def init_signals(self) -> None:
         super().init_signals()
         signal.signal(signal.SIGHUP, self.handle_exit)

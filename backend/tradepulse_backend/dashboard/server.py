@@ -43,12 +43,16 @@ class DashboardServer:
         """Follow the bus through the manager."""
         self.manager.start(self.broadcast, self.resync_all, self.has_clients)
 
-    def close(self) -> None:
-        """Stop following the bus and ask every open connection to end."""
+    def end_streams(self) -> None:
+        """Ask every open connection to end (they close with a close frame)."""
         self.closing.set()
-        self.manager.close()
         for client in self.clients():
             client.wake.set()
+
+    def close(self) -> None:
+        """Stop following the bus and end every open connection."""
+        self.end_streams()
+        self.manager.close()
 
     def init_app(self, app: Flask) -> None:
         """Serve `/ws` on this app."""

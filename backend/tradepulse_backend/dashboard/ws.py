@@ -42,10 +42,12 @@ service or key while a client is behind; spans and metric points each count.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
 import struct
+import threading
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
@@ -69,7 +71,8 @@ def register(app: Flask, server: DashboardServer) -> None:
     """Add the `/ws` route (and its pre-upgrade checks) to the app."""
     blueprint = Blueprint("ws", __name__)
     sock = Sock()
-    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_CLIENT_MESSAGE_BYTES})
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_CLIENT_MESSAGE_BYTES,
+                                                  "thread_class": _ReaderThread})
 
     @blueprint.before_request
     def admit():
@@ -103,6 +106,7 @@ def register(app: Flask, server: DashboardServer) -> None:
             Connection(ws, client, server, current_app._get_current_object()).run()
         finally:
             server.remove(client)
+            _hang_up(ws)
 
     app.register_blueprint(blueprint)
 
@@ -176,6 +180,22 @@ class Connection:
             return
         self.client.restart(subscription)
         self.send_snapshot()
+
+
+class _ReaderThread(threading.Thread):
+    """simple_websocket's per-connection reader, as a daemon: it never holds up an exit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, daemon=True, **kwargs)
+
+
+def _hang_up(ws) -> None:
+    """Send the close frame and shut the socket down, which also wakes the connection's
+    reader thread (closing a socket another thread reads does not)."""
+    with contextlib.suppress(Exception):
+        ws.close()
+    with contextlib.suppress(OSError):
+        ws.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _set_send_timeout(sock: Any, seconds: float) -> None:
