@@ -2,8 +2,8 @@
 
 1. Latency from OTLP ingest (the 200 answer to a posted portfolio value) to the `performance`
    message carrying that value on the WebSocket, p50 and p99, with 1 and with 100 connected
-   clients (target p99 <= 250 ms). The clients run as threads of this process, so their own
-   parsing is part of the figure.
+   clients (target p99 <= 250 ms). The clients run as threads of one child process, so their
+   own parsing is part of the figure.
 2. Fan-out: 200 clients, 10 updates/s for 30 s. Every client must get every update, or a newer
    value of it (state messages keep the newest per key while a client is behind), or a resync;
    anything else is "missed" (target 0). REST `GET /api/v1/performance` p99 while the 200
@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import multiprocessing
 import tempfile
 import threading
 import time
@@ -142,6 +143,62 @@ def connect(dashboard_url: str, count: int) -> list[Listener]:
     return listeners
 
 
+def _clients_process(dashboard_url: str, count: int, pipe) -> None:
+    """The clients, in a process of their own (their JSON parsing must not hold this
+    process's GIL while it times REST). Answers the parent's requests over `pipe`."""
+    listeners = connect(dashboard_url, count)
+    pipe.send("ready")
+    while True:
+        request, *args = pipe.recv()
+        if request == "arrivals":
+            value, timeout = args
+            deadline = time.perf_counter() + timeout
+            while (time.perf_counter() < deadline
+                   and not all(value in listener.values for listener in listeners)):
+                time.sleep(0.001)
+            pipe.send([listener.values.get(value) for listener in listeners])
+        elif request == "await":
+            value, timeout = args
+            deadline = time.perf_counter() + timeout
+            while time.perf_counter() < deadline and not all(
+                    listener.values and max(listener.values) >= value
+                    for listener in listeners):
+                time.sleep(0.05)
+            time.sleep(0.5)
+            pipe.send([(listener.values, listener.resyncs, listener.seq_gaps)
+                       for listener in listeners])
+        else:
+            for listener in listeners:
+                listener.close()
+            pipe.send("closed")
+            return
+
+
+class Clients:
+    """`count` WebSocket clients in a child process (perf_counter is system-wide on Linux,
+    so arrival times compare with this process's)."""
+
+    def __init__(self, dashboard_url: str, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipe, child = context.Pipe()
+        self.process = context.Process(target=_clients_process,
+                                       args=(dashboard_url, count, child), daemon=True)
+        self.process.start()
+        if not self.pipe.poll(120) or self.pipe.recv() != "ready":
+            raise RuntimeError("clients did not connect")
+
+    def ask(self, *request):
+        self.pipe.send(request)
+        return self.pipe.recv()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ask("close")
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -152,27 +209,21 @@ def percentile(values: list[float], q: float) -> float:
 def measure_latency(server: RunningServer, clients: int, updates: int, base: float
                     ) -> dict[str, float]:
     """Sequential updates; each waits until every client has it (or 5 s)."""
-    listeners = connect(server.dashboard, clients)
+    listeners = Clients(server.dashboard, clients)
     poster = Poster(server.otlp)
     samples: list[float] = []
     missing = 0
     try:
         for i in range(updates):
-            value = base + i
-            sent = poster.post(value)
-            deadline = time.perf_counter() + 5
-            while (time.perf_counter() < deadline
-                   and not all(value in listener.values for listener in listeners)):
-                time.sleep(0.001)
-            for listener in listeners:
-                if value in listener.values:
-                    samples.append((listener.values[value] - sent) * 1000)
-                else:
+            sent = poster.post(base + i)
+            for arrived in listeners.ask("arrivals", base + i, 5.0):
+                if arrived is None:
                     missing += 1
+                else:
+                    samples.append((arrived - sent) * 1000)
             time.sleep(0.02)
     finally:
-        for listener in listeners:
-            listener.close()
+        listeners.close()
     return {"clients": clients, "samples": len(samples), "missing": missing,
             "p50_ms": percentile(samples, 0.50), "p99_ms": percentile(samples, 0.99)}
 
@@ -217,7 +268,7 @@ def rest_p99_during_updates(server: RunningServer, seconds: float, base: float) 
 
 def measure_fanout(server: RunningServer, clients: int, seconds: float, base: float
                    ) -> dict[str, float]:
-    listeners = connect(server.dashboard, clients)
+    listeners = Clients(server.dashboard, clients)
     stop, timings = threading.Event(), []
     sampler = threading.Thread(target=_rest_sampler, args=(server.dashboard, stop, timings))
     sampler.start()
@@ -225,31 +276,25 @@ def measure_fanout(server: RunningServer, clients: int, seconds: float, base: fl
         sent = _updates(server, seconds, 10, base)
         stop.set()
         sampler.join()
-        last = sent[-1][0]
-        deadline = time.perf_counter() + 30
-        while time.perf_counter() < deadline and not all(
-                listener.values and max(listener.values) >= last for listener in listeners):
-            time.sleep(0.05)
-        time.sleep(0.5)
+        seen = listeners.ask("await", sent[-1][0], 30.0)
     finally:
-        for listener in listeners:
-            listener.close()
+        listeners.close()
     counts = {"received": 0, "superseded": 0, "resynced": 0, "missed": 0}
-    for listener in listeners:
-        newest_times = sorted(listener.values.items())
+    for values, resyncs, _gaps in seen:
+        newest = max(values) if values else float("-inf")
         for value, posted in sent:
-            if value in listener.values:
+            if value in values:
                 counts["received"] += 1
-            elif any(t >= posted for t in listener.resyncs):
+            elif any(t >= posted for t in resyncs):
                 counts["resynced"] += 1
-            elif any(v > value for v, _t in newest_times):
+            elif newest > value:
                 counts["superseded"] += 1
             else:
                 counts["missed"] += 1
     status = server.api("/status")
     return {"clients": clients, "updates": len(sent), **counts,
-            "resync_messages": sum(len(listener.resyncs) for listener in listeners),
-            "seq_gaps": sum(listener.seq_gaps for listener in listeners),
+            "resync_messages": sum(len(resyncs) for _v, resyncs, _g in seen),
+            "seq_gaps": sum(gaps for _v, _r, gaps in seen),
             "server_dropped": status["websockets"]["dropped_messages"],
             "server_resyncs": status["websockets"]["resyncs"],
             "rest_p99_ms": percentile(timings, 0.99)}

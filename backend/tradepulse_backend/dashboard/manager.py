@@ -59,6 +59,7 @@ class DashboardManager:
         self._resync_all: Callable[[], None] | None = None
         self._listeners: list[BusSubscription] = []
         self._telemetry_dropped = 0
+        self._last_sent: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -133,16 +134,29 @@ class DashboardManager:
     # --- deltas ---------------------------------------------------------------------------
 
     def _on_performance(self, event: PerformanceUpdated) -> None:
+        """The service's performance, and its positions and execution when they changed
+        (a new portfolio value alone leaves those as they were)."""
+        if not self._has_clients():
+            return
         service = event.snapshot.service
         monitor = self.performance
-        self._send([
-            Message("performance", service, views.performance(monitor, service),
-                    ("performance", service)),
-            Message("positions", service, views.positions(monitor, service),
-                    ("positions", service)),
-            Message("execution", service, views.execution(monitor, service),
-                    ("execution", service)),
-        ])
+        messages = [Message("performance", service, views.performance(monitor, service),
+                            ("performance", service))]
+        for kind, view in (("positions", views.positions), ("execution", views.execution)):
+            data = view(monitor, service)
+            if self._changed(kind, service, data):
+                messages.append(Message(kind, service, data, (kind, service)))
+        self._send(messages)
+
+    def _changed(self, kind: str, service: str, data: dict[str, Any]) -> bool:
+        """Whether a view differs from the last one sent, apart from its timestamps."""
+        rows = next(iter(data.values()))
+        content = [{k: v for k, v in row.items() if k != "timestamp"} for row in rows]
+        key = (kind, service)
+        if self._last_sent.get(key) == content:
+            return False
+        self._last_sent[key] = content
+        return True
 
     def _on_telemetry(self, event: TelemetryStored) -> None:
         self._check_telemetry_drops()
