@@ -7,7 +7,8 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from tests.support import InProcessApp
-from tradepulse_backend.config import ConfigError, load_config
+from tradepulse_backend.config import ConfigError, MonitoringConfig, load_config
+from tradepulse_backend.dashboard.security import exposure_warning
 
 TOKEN = "s3cret-token-for-tests"
 PASSWORD = "correct horse battery staple"
@@ -118,3 +119,15 @@ def test_a_plain_password_in_the_config_is_refused_naming_its_key():
             {"username": "ana", "password_hash": "hunter2"}]}}})
     assert "dashboard.auth.users[0].password_hash" in str(error.value)
     assert "hunter2" not in str(error.value)
+
+
+@pytest.mark.parametrize(("host", "auth", "warned"), [
+    ("127.0.0.1", {}, False), ("::1", {}, False), ("localhost", {}, False),
+    ("0.0.0.0", {}, True), ("192.168.1.5", {}, True), ("0.0.0.0", {"token": TOKEN}, False),
+])
+def test_exposed_dashboard_without_auth_is_warned_about(host, auth, warned):
+    dashboard = MonitoringConfig(dashboard={"host": host, "auth": auth}).dashboard
+    warning = exposure_warning(dashboard)
+    assert (warning is not None) is warned
+    if warned:
+        assert host in warning and "monitoring.dashboard.auth" in warning
