@@ -8,6 +8,7 @@ Views owned by other packages (health, alerts) are read through their REST endpo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from tradepulse_backend.telemetry.records import DecodedBatch, MetricKind
 if TYPE_CHECKING:
     from tradepulse_backend.performance import PerformanceMonitor, PerformanceSnapshot
 
+logger = logging.getLogger(__name__)
 EXECUTION_FIELDS = ("orders", "order_success_rate", "rejection_rate", "fill_rate",
                     "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
                     "slippage_mean_bps", "slippage_p95_bps", "by_broker", "by_symbol")
@@ -112,8 +114,12 @@ def rest_json(app: Flask, path: str, query: str = "") -> Any | None:
         endpoint, args = adapter.match(path, method="GET")
     except (NotFound, MethodNotAllowed):
         return None
-    with app.test_request_context(path, query_string=query):
-        response = app.make_response(app.view_functions[endpoint](**args))
+    try:
+        with app.test_request_context(path, query_string=query):
+            response = app.make_response(app.view_functions[endpoint](**args))
+    except Exception:
+        logger.exception("GET %s failed while building a dashboard snapshot", path)
+        return None
     return response.get_json(silent=True)
 
 
