@@ -106,5 +106,6 @@ def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot under artifacts/screenshots/ (kept by CI)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -164,7 +164,6 @@ def test_screenshots_of_desktop_and_phone_in_light_and_dark(watched, bot):
         for scheme in ("light", "dark") if name == "desktop" else ("dark", "light"):
             page.emulate_media(color_scheme=scheme)
             expect(page.locator("html")).to_have_attribute("data-theme", scheme)
-            page.evaluate("window.scrollTo(0, 0)")
             path = screenshot(page, f"{name}-{scheme}")
             assert path.stat().st_size > 10_000
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

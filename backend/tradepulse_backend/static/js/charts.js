@@ -71,7 +71,9 @@ export function pixelWidth(node) {
  * Draw traces into `node`. Each trace: {x, y, name, type: line|area|bar, color}.
  * Returns false (and draws nothing) when there is nothing to show.
  */
-export function draw(node, traces, { yFormat = '', yTitle = '', legend = false, xType } = {}) {
+export function draw(node, traces, {
+  yFormat = '', yTitle = '', legend = false, xType, yRange,
+} = {}) {
   if (!plotlyReady()) {
     clear(node, 'Loading chart…');
     return false;
@@ -96,6 +98,7 @@ export function draw(node, traces, { yFormat = '', yTitle = '', legend = false, 
   layout.yaxis.tickformat = yFormat;
   if (yTitle) layout.yaxis.title = { text: yTitle };
   if (xType) layout.xaxis.type = xType;
+  if (yRange) layout.yaxis.range = yRange;
   window.Plotly.react(node, data, layout, CONFIG);
   node.classList.add('has-chart');
   return true;

@@ -125,14 +125,26 @@ function handle(message) {
   else console.info('ignoring WebSocket message of type', message && message.type);
 }
 
+const ABSENT_RECHECK_MS = 60000;
+const absentSince = {};
+
+/** GET an endpoint other packages provide; after a 404 it is asked again only once a minute. */
+async function optional(path) {
+  if (Date.now() - (absentSince[path] || -Infinity) < ABSENT_RECHECK_MS) return null;
+  const body = await getJSON(path).catch(() => null);
+  if (body === null) absentSince[path] = Date.now();
+  else delete absentSince[path];
+  return body;
+}
+
 /** One REST refresh shaped like a WebSocket snapshot: the polling fallback and resync. */
 async function poll() {
   const [services, performance, positionsBody, healthBody, alertsBody] = await Promise.all([
     getJSON('/api/v1/services'),
     getJSON('/api/v1/performance'),
-    getJSON('/api/v1/positions').catch(() => null),
-    getJSON('/api/v1/health').catch(() => null),
-    getJSON('/api/v1/alerts').catch(() => null),
+    optional('/api/v1/positions'),
+    optional('/api/v1/health'),
+    optional('/api/v1/alerts'),
   ]);
   const byService = {};
   for (const snap of (performance && performance.performance) || []) {

@@ -57,7 +57,7 @@ export function mount() {
       const s = series[figure];
       if (s && s.x.length) {
         draw(node, [{ ...s, name: figure, type: 'area', fillcolor: 'rgba(31,111,235,0.15)' }],
-             { yTitle: '%' });
+             { yTitle: '%', yRange: [0, 100] });
       } else {
         clear(node, historyMissing ? 'Host history is not available on this server.'
           : 'No samples yet.');
