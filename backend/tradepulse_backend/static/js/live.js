@@ -38,6 +38,7 @@ export class LiveConnection {
     this.heartbeatS = HEARTBEAT_S;
     this.polling = false;
     this.pollOk = false;
+    this.pollFailed = false;
     this.nextAttemptAt = 0;
   }
 
@@ -80,17 +81,22 @@ export class LiveConnection {
       return;
     }
     this.socket = socket;
+    let streaming = false;
     socket.addEventListener('open', () => {
       if (socket !== this.socket) return;
-      this.attempt = 0;
       this.lastSeq = null;
       this.lastMessageAt = Date.now();
-      this.stopPolling();
-      this.status('live', 'WebSocket connected');
     });
     socket.addEventListener('message', (event) => {
       if (socket !== this.socket) return;
       this.lastMessageAt = Date.now();
+      if (!streaming) {
+        // Live once data flows (the first message is the snapshot), not merely on open.
+        streaming = true;
+        this.attempt = 0;
+        this.stopPolling();
+        this.status('live', 'WebSocket connected');
+      }
       let message;
       try {
         message = JSON.parse(event.data);
@@ -158,8 +164,9 @@ export class LiveConnection {
       if (!this.polling) return;
       try {
         await this.poll();
-        const recovered = !this.pollOk;
+        const recovered = this.pollFailed;
         this.pollOk = true;
+        this.pollFailed = false;
         if (recovered && this.polling && !this.socket) {
           // The server answers again: try the WebSocket now instead of waiting out the backoff.
           clearTimeout(this.reconnectTimer);
@@ -168,6 +175,7 @@ export class LiveConnection {
         if (this.polling) this.status('polling', `REST every ${Math.round(this.refreshMs / 1000)} s`);
       } catch (error) {
         this.pollOk = false;
+        this.pollFailed = true;
         if (this.polling) this.status('offline', this.retryText());
       }
       if (this.polling) this.pollTimer = setTimeout(tick, this.refreshMs);
@@ -178,6 +186,7 @@ export class LiveConnection {
   stopPolling() {
     this.polling = false;
     this.pollOk = false;
+    this.pollFailed = false;
     clearTimeout(this.pollTimer);
   }
 
