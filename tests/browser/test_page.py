@@ -168,3 +168,14 @@ def test_screenshots_of_desktop_and_phone_in_light_and_dark(watched, bot):
             assert path.stat().st_size > 10_000
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert view.errors == []
+
+
+def test_reconnect_delays_grow_exponentially_with_jitter_up_to_30_s(watched, bot):
+    view = open_page(watched, bot)
+    delays = view.page.evaluate("""async () => {
+        const { backoffDelay } = await import('/static/js/live.js');
+        return [0, 1, 2, 3, 10, 40].map((attempt) => [
+            backoffDelay(attempt, () => 0), backoffDelay(attempt, () => 0.999999)]);
+    }""")
+    assert delays == [[250, 500], [500, 1000], [1000, 2000], [2000, 4000],
+                      [15000, 30000], [15000, 30000]]

@@ -11,6 +11,7 @@ export const state = {
   health: undefined,       // GET /api/v1/health JSON; null when the endpoint is missing
   alerts: undefined,       // [alert]; null when the endpoint is missing
   layout: undefined,       // layout JSON; null when the endpoint is missing
+  range: 'all',            // the chart range the user picked (performance and execution)
   connection: 'connecting',
   snapshots: 0,            // full snapshots applied (WebSocket or REST resync)
 };

@@ -65,7 +65,7 @@ export function mount() {
     const width = pixelWidth(latencyNode);
     try {
       const bodies = await Promise.all(LATENCY_FIELDS.map(([field]) => getJSON(
-        '/api/v1/performance/history' + query({ service, field, ...rangeWindow('1d', firstSeenMs(service)), max_points: width }))));
+        '/api/v1/performance/history' + query({ service, field, ...rangeWindow(state.range, firstSeenMs(service)), max_points: width }))));
       latency = { service, series: bodies.map((body, i) => ({
         ...thin(columns(body), width), name: LATENCY_FIELDS[i][1], type: 'line' })) };
     } catch (error) {
@@ -189,6 +189,7 @@ export function mount() {
   on('services', renderAll);
   on('service', serviceChanged);
   on('snapshot', requestLoad);
+  on('range', loadLatency);
   on('span', scheduleTraces);
   on('tick', scheduleTraces);
   on('redraw', renderAll);

@@ -7,7 +7,7 @@ import { emptyState } from '../dom.js';
 import { toDate } from '../format.js';
 import { noDataHint } from '../hints.js';
 import { columns, lastPerDay, rangeWindow, thin } from '../series.js';
-import { firstSeenMs, on, snapshotOf, state } from '../store.js';
+import { emit, firstSeenMs, on, snapshotOf, state } from '../store.js';
 
 const RANGE_KEY = 'tradepulse.range';
 
@@ -20,6 +20,7 @@ export function mount() {
   };
   const buttons = [...section.querySelectorAll('[data-range]')];
   let range = readRange();
+  state.range = range;
   let data = null;
   let loading = 0;
 
@@ -41,8 +42,10 @@ export function mount() {
     button.addEventListener('click', () => {
       range = button.dataset.range;
       try { localStorage.setItem(RANGE_KEY, range); } catch { /* ignore */ }
+      state.range = range;
       pressButtons();
       load();
+      emit('range', range);
     });
   }
 
