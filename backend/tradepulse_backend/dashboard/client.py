@@ -4,7 +4,9 @@ The queue keeps the newest message per key for state (a service's performance, a
 component's health), so a client that reads slowly still ends on the latest value; events
 that each matter (spans, metric points) take a slot of their own. When a new event finds the
 queue full, the queue is emptied and the client marked for resync: its connection then sends
-`resync` and a fresh snapshot. Putting never blocks, so no client delays the others.
+`resync` and a fresh snapshot. Putting never blocks, so no client delays the others. While
+nothing is queued, a message goes straight to the socket when the socket takes it without
+waiting (`direct`), so a fan-out does not wake a thread per client.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,16 +69,25 @@ class Client:
         self.sent = 0
         self.resyncs = 0
         self.dropped = 0
+        self.direct: Callable[[Message], bool] | None = None
         self._queue: OrderedDict[Hashable, Message] = OrderedDict()
         self._lock = threading.Lock()
         self._resync = False
+        self._live = False
 
     def put_many(self, messages: Iterable[Message]) -> None:
-        """Queue messages for this client (those of its services); never waits."""
+        """Hand messages (those of its services) to this client without waiting: sent at once
+        by `direct` when nothing is queued before them and the socket takes them, else
+        queued for the connection's thread."""
+        queued = False
         with self._lock:
             for message in messages:
                 if self._resync or not self.subscription.accepts(message):
                     continue
+                if (self._live and not self._queue and self.direct is not None
+                        and self.direct(message)):
+                    continue
+                queued = True
                 key = message.key if message.key is not None else ("event", next(_unique))
                 if key in self._queue:
                     del self._queue[key]
@@ -84,9 +95,16 @@ class Client:
                     self.dropped += len(self._queue) + 1
                     self._queue.clear()
                     self._resync = True
+                    self._live = False
                     break
                 self._queue[key] = message
-        self.wake.set()
+        if queued:
+            self.wake.set()
+
+    def go_live(self) -> None:
+        """The snapshot is out: later messages may be sent directly."""
+        with self._lock:
+            self._live = True
 
     def force_resync(self) -> None:
         """Drop what is queued and resync (the source itself lost events)."""
@@ -94,12 +112,15 @@ class Client:
             self.dropped += len(self._queue)
             self._queue.clear()
             self._resync = True
+            self._live = False
         self.wake.set()
 
     def take(self) -> tuple[bool, list[Message]]:
         """(resync needed, queued messages in order), emptying the queue."""
         with self._lock:
             resync, self._resync = self._resync, False
+            if resync:
+                self._live = False
             messages = list(self._queue.values())
             self._queue.clear()
         if resync:
@@ -113,6 +134,7 @@ class Client:
                 self.subscription = subscription
             self._queue.clear()
             self._resync = False
+            self._live = False
 
     @property
     def depth(self) -> int:

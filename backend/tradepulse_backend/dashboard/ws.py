@@ -46,6 +46,7 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
 import struct
 import threading
 from typing import TYPE_CHECKING, Any
@@ -120,7 +121,11 @@ class Connection:
         self.server = server
         self.app = app
         self.seq = 0
+        self.lock = threading.Lock()
+        self.pending = b""
         _set_send_timeout(ws.sock, server.settings.send_timeout)
+        if not isinstance(ws.sock, ssl.SSLSocket):
+            client.direct = self.try_send
 
     def run(self) -> None:
         """Snapshot, then deltas as they come, heartbeats between, until either side ends."""
@@ -138,31 +143,71 @@ class Connection:
             self.client.wake.wait(remaining)
             self.client.wake.clear()
             self._read_incoming()
-            resync, messages = self.client.take()
+            with self.lock:
+                self._flush_pending()
+                resync, messages = self.client.take()
+                for message in messages:
+                    self._send_locked(message)
             if resync:
                 self.send(Message("resync", None, {"reason": "client queue overflowed"}))
                 self.send_snapshot()
-                continue
-            for message in messages:
-                self.send(message)
 
     def send_snapshot(self) -> None:
         self.client.restart()
         self.send(Message("snapshot", None, self.server.manager.snapshot(self.client, self.app)))
+        self.client.go_live()
 
     def send(self, message: Message) -> None:
-        """Number and send one message; a send that cannot finish in `send_timeout` ends the
-        connection (the client stopped reading)."""
+        """Number and send one message, after any bytes a direct send left."""
+        with self.lock:
+            self._flush_pending()
+            self._send_locked(message)
+
+    def try_send(self, message: Message) -> bool:
+        """Send from the fan-out's thread without waiting: False (queue it instead) when this
+        connection's thread is sending; bytes the socket did not take at once are left for
+        that thread, which is woken to send them first."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.pending or not self.ws.connected:
+                return False
+            frame = self._frame(message)
+            try:
+                taken = self.ws.sock.send(frame, socket.MSG_DONTWAIT)
+            except OSError:
+                taken = 0
+            self.client.sent += 1
+            if taken < len(frame):
+                self.pending = frame[taken:]
+                self.client.wake.set()
+            return True
+        finally:
+            self.lock.release()
+
+    def _frame(self, message: Message) -> bytes:
         self.seq += 1
-        text = f"{message.head}{self.seq}}}"
+        return self.ws.ws.send(TextMessage(data=f"{message.head}{self.seq}}}"))
+
+    def _send_locked(self, message: Message) -> None:
+        """Send one message (holding `lock`); a send that cannot finish in `send_timeout`
+        ends the connection (the client stopped reading)."""
         if not self.ws.connected:
             raise ConnectionClosed(self.ws.close_reason, self.ws.close_message)
+        self._sendall(self._frame(message))
+        self.client.sent += 1
+
+    def _flush_pending(self) -> None:
+        if self.pending:
+            pending, self.pending = self.pending, b""
+            self._sendall(pending)
+
+    def _sendall(self, data: bytes) -> None:
         try:
-            self.ws.sock.sendall(self.ws.ws.send(TextMessage(data=text)))
+            self.ws.sock.sendall(data)
         except OSError as error:
             self.ws.connected = False
             raise ConnectionClosed(1011, f"send failed: {error}") from None
-        self.client.sent += 1
 
     def _read_incoming(self) -> None:
         while (raw := self.ws.receive(timeout=0)) is not None:

@@ -119,12 +119,19 @@ def test_heartbeat_arrives_at_the_configured_interval(small_server):
     assert beat["data"]["interval_s"] == 0.2 and beat["service"] is None
 
 
-def test_overflowing_client_queue_resyncs_with_a_new_snapshot_and_counts_it(small_server):
+def test_a_client_that_stops_reading_gets_a_resync_and_a_new_snapshot_counted(small_server):
+    """An 8 MB message fills the socket buffers of a client that reads nothing; its two-slot
+    queue then overflows on three more span messages."""
     wait_until(lambda: small_server.api("/status")["websockets"]["open"] == 0, what="closed")
-    stream = Stream(small_server.dashboard)
+    stream = Stream(small_server.dashboard, timeout=30)
     try:
         stream.next()
+        post_otlp(small_server.otlp, "traces", spans_request(["big"], note_bytes=8_000_000))
         post_otlp(small_server.otlp, "traces", spans_request(["r1", "r2", "r3"]))
+        wait_until(lambda: small_server.api("/status")["websockets"]["resyncs"] >= 1
+                   or small_server.api("/status")["websockets"]["dropped_messages"] >= 3,
+                   what="overflow")
+        stream.of_type("span", "big")
         stream.of_type("resync")
         after = stream.next()
     finally:
@@ -132,6 +139,7 @@ def test_overflowing_client_queue_resyncs_with_a_new_snapshot_and_counts_it(smal
     assert after["type"] == "snapshot"
     counts = small_server.api("/status")["websockets"]
     assert counts["resyncs"] >= 1 and counts["dropped_messages"] >= 3
+    assert not [m for m in stream.seen if m["service"] in ("r1", "r2", "r3")]
 
 
 def test_websockets_beyond_the_limit_are_refused_with_503(small_server):

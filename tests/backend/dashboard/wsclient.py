@@ -80,13 +80,17 @@ def portfolio_request(service: str, value: float, time_ns: int = T0) -> bytes:
                          attributes={"trading.currency": "USD"})
 
 
-def spans_request(services: list[str], name: str = "submit_order") -> bytes:
-    """One span per service, each service its own resource, in one request."""
+def spans_request(services: list[str], name: str = "submit_order", *,
+                  note_bytes: int = 0) -> bytes:
+    """One span per service, each service its own resource, in one request; `note_bytes`
+    pads each span with an attribute that long (to make a message larger than socket
+    buffers)."""
+    notes = [_kv("note", "x" * note_bytes)] if note_bytes else []
     return ExportTraceServiceRequest(resource_spans=[trace_pb2.ResourceSpans(
         resource=Resource(attributes=[_kv("service.name", service)]),
         scope_spans=[trace_pb2.ScopeSpans(spans=[trace_pb2.Span(
             trace_id=bytes([index + 1]) * 16, span_id=bytes([index + 1]) * 8, name=name,
-            start_time_unix_nano=T0, end_time_unix_nano=T0 + 10**6)])])
+            start_time_unix_nano=T0, end_time_unix_nano=T0 + 10**6, attributes=notes)])])
         for index, service in enumerate(services)]).SerializeToString()
 
 
