@@ -11,6 +11,7 @@ which is a validated layout as JSON.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -21,8 +22,11 @@ from pydantic_core import PydanticCustomError
 
 from tradepulse_backend.performance.snapshot import FIGURE_FIELDS
 
-BUILTIN_DIR = Path(__file__).resolve().parents[3] / "dashboards"
-"""The layouts shipped with tradepulse (the repository's `dashboards/`)."""
+_CHECKOUT_DIR = Path(__file__).resolve().parents[3] / "dashboards"
+_INSTALLED_DIR = Path(sys.prefix) / "share" / "tradepulse" / "dashboards"
+BUILTIN_DIR = _CHECKOUT_DIR if _CHECKOUT_DIR.is_dir() else _INSTALLED_DIR
+"""The layouts shipped with tradepulse: the repository's `dashboards/`, or where a wheel
+installs them (`[tool.setuptools.data-files]` in pyproject.toml)."""
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 Source = Literal["performance", "performance_history", "positions", "execution", "health",
                  "alerts", "traces", "services", "metric"]
