@@ -98,6 +98,8 @@ export function draw(node, traces, {
   layout.yaxis.tickformat = yFormat;
   if (yTitle) layout.yaxis.title = { text: yTitle };
   if (xType) layout.xaxis.type = xType;
+  const bars = Math.max(0, ...traces.filter((t) => t.type === 'bar').map((t) => t.x.length));
+  if (bars) layout.bargap = Math.max(0.15, 0.85 - 0.1 * bars);
   if (yRange) layout.yaxis.range = yRange;
   window.Plotly.react(node, data, layout, CONFIG);
   node.classList.add('has-chart');
