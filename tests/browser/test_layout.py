@@ -23,6 +23,9 @@ sections:
          attributes: {queue: orders}, chart: stat}
       - {id: depth_chart, title: Queues over time, source: metric, metric: bot.queue.depth,
          chart: line, width: 2}
+      - {id: money, title: Money now, source: performance, fields: [portfolio_value, cash]}
+      - {id: equity, title: Equity, source: performance_history, fields: [portfolio_value],
+         chart: area}
 """
 
 
@@ -54,6 +57,9 @@ def test_a_layout_file_adds_live_panels_for_an_ingested_metric(watched, server):
     expect(stat).to_have_text("7")
     expect(page.locator('[data-panel="depth_chart"] .chart.has-chart')).to_have_count(1)
     expect(page.locator("#section-queues h2")).to_have_text("Order queues")
+    expect(page.locator('[data-panel="money"] [data-field="portfolio_value"] dd')
+           ).to_have_text("10,000")
+    expect(page.locator('[data-panel="equity"] .chart')).to_have_count(1)
     expect(page.locator("#overview-title")).to_contain_text("Money")
     for hidden in ("#alerts", "#positions", "#execution", "#performance"):
         expect(page.locator(hidden)).to_be_hidden()
