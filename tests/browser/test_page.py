@@ -179,3 +179,14 @@ def test_reconnect_delays_grow_exponentially_with_jitter_up_to_30_s(watched, bot
     }""")
     assert delays == [[250, 500], [500, 1000], [1000, 2000], [2000, 4000],
                       [15000, 30000], [15000, 30000]]
+
+
+def test_a_new_bot_joins_the_all_bots_table_live(watched, bot):
+    view = open_page(watched, bot)
+    rows = view.page.locator("#bots-table tbody tr")
+    expect(rows).to_have_count(1)
+    post_portfolio(bot.otlp, "second-bot", 5_000.0, cash=5_000.0)
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("$5,000.00")
+    expect(view.page.locator("#service-select option")).to_have_count(2)
+    assert view.page.title() == f"{BOT} — tradepulse"

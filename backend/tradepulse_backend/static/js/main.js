@@ -94,6 +94,9 @@ const HANDLERS = {
   snapshot: (message) => applySnapshot(message.data),
   performance: (message) => {
     setPerformance(message.service, message.data);
+    if (message.service && !state.services.some((s) => s.name === message.service)) {
+      setServices([...state.services, { name: message.service }]);  // a new bot appeared
+    }
     emit('performance');
   },
   positions: (message) => {
@@ -180,6 +183,10 @@ async function start() {
     panel.mount();
   }
   document.addEventListener('themechange', () => emit('redraw'));
+  on('service', (service) => {
+    document.title = service ? `${service} — tradepulse` : 'tradepulse';
+  });
+  setInterval(() => emit('clock'), 10000);
   let resizeTimer = null;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);

@@ -59,6 +59,7 @@ export function mount() {
   on('services', () => { renderSelect(); renderTable(); });
   on('service', () => { renderSelect(); renderTable(); });
   on('performance', renderTable);
+  on('clock', renderTable);
   renderSelect();
   renderTable();
 }
