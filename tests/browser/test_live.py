@@ -1,7 +1,7 @@
-"""The page's live connection against a real server: an empty server's page says what to do;
-the WebSocket dropping (server stopped and started again on the same port) shows
-reconnecting/offline, then live again with a fresh snapshot; with the WebSocket refused the
-page polls REST every `dashboard.auto_refresh_interval` ms and says so."""
+"""The page's live connection against a real server: an empty server's page says what to do
+and fills in live when a bot reports; the WebSocket dropping (server stopped and started again
+on the same port) shows reconnecting/offline, then live again with a fresh snapshot; with the
+WebSocket refused the page polls REST every `dashboard.auto_refresh_interval` ms and says so."""
 
 from __future__ import annotations
 
@@ -32,31 +32,23 @@ def fixed_ports():
             "dashboard": {"port": free_port(), "auto_refresh_interval": REFRESH_MS}}
 
 
-def test_an_empty_server_says_where_to_point_the_exporter(watched, tmp_path, fixed_ports):
-    server = RunningServer(tmp_path / "data", fixed_ports)
-    try:
-        view = watched()
-        view.page.goto(server.dashboard + "/")
-        expect(view.page.locator(STATE)).to_have_attribute("data-state", "live")
-        endpoint = f"http://127.0.0.1:{fixed_ports['ingest']['port']}"
-        expect(view.page.locator("#overview .empty")).to_contain_text(
-            f"No data yet — point OTEL_EXPORTER_OTLP_ENDPOINT at {endpoint}")
-        expect(view.page.locator("#service-select")).to_be_disabled()
-        assert view.errors == []
-    finally:
-        server.stop()
-
-
-def test_a_dropped_websocket_shows_reconnecting_then_recovers_and_resyncs(
+def test_an_empty_page_fills_live_and_survives_a_dropped_websocket(
         watched, tmp_path, fixed_ports):
     server = RunningServer(tmp_path / "data", fixed_ports)
     try:
-        post_portfolio(server.otlp, "live-bot", 50_000.0, cash=50_000.0)
         view = watched()
         page = view.page
         page.goto(server.dashboard + "/")
         expect(page.locator(STATE)).to_have_attribute("data-state", "live")
+        endpoint = f"http://127.0.0.1:{fixed_ports['ingest']['port']}"
+        expect(page.locator("#overview .empty")).to_contain_text(
+            f"No data yet — point OTEL_EXPORTER_OTLP_ENDPOINT at {endpoint}")
+        expect(page.locator("#service-select")).to_be_disabled()
+
+        post_portfolio(server.otlp, "live-bot", 50_000.0, cash=50_000.0)
         expect(page.locator(VALUE)).to_have_text("$50,000.00")
+        expect(page.locator("#overview .empty")).to_be_hidden()
+        assert view.errors == []
         before = int(page.locator("body").get_attribute("data-snapshots"))
 
         server.stop()
