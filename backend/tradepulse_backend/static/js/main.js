@@ -180,7 +180,11 @@ async function start() {
     console.info('dashboard config unavailable; using defaults', error.message);
   }
   for (const panel of [bots, overview, performance, health, alerts, positions, execution, custom]) {
-    panel.mount();
+    try {
+      panel.mount();
+    } catch (error) {
+      console.error('a panel failed to start; the others carry on', error);
+    }
   }
   document.addEventListener('themechange', () => emit('redraw'));
   on('service', (service) => {

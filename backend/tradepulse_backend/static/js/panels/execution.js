@@ -144,6 +144,7 @@ export function mount() {
     const byId = new Map(spans.map((s) => [s.span_id, s]));
     const level = (span) => {
       if (depth.has(span.span_id)) return depth.get(span.span_id);
+      depth.set(span.span_id, 0);  // a malformed parent cycle ends here
       const parent = byId.get(span.parent_span_id);
       const value = parent && parent !== span ? Math.min(level(parent) + 1, 8) : 0;
       depth.set(span.span_id, value);
