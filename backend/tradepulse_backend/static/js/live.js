@@ -47,21 +47,6 @@ export class LiveConnection {
     this.watchdog = setInterval(() => this.checkSilence(), 5000);
   }
 
-  /** Reconnect at once (the selected service changed): the server answers with a snapshot. */
-  restart() {
-    this.closeSocket();
-    this.attempt = 0;
-    clearTimeout(this.reconnectTimer);
-    this.connect();
-  }
-
-  /** Send a JSON message when the WebSocket is open (e.g. a subscription change). */
-  send(message) {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(message));
-    }
-  }
-
   url() {
     const { service, layout } = this.params();
     const search = new URLSearchParams();
