@@ -89,7 +89,8 @@ class Listener:
 
     def __init__(self, dashboard_url: str) -> None:
         url = dashboard_url.replace("http", "ws", 1) + f"/ws?service={SERVICE}"
-        self.ws = websocket.create_connection(url, timeout=60, enable_multithread=False)
+        self.ws = websocket.create_connection(url, timeout=60, enable_multithread=False,
+                                                skip_utf8_validation=True)
         self.values: dict[float, float] = {}
         self.resyncs: list[float] = []
         self.messages = 0

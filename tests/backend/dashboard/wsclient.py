@@ -30,6 +30,7 @@ class Stream:
         url = dashboard_url.replace("http", "ws", 1) + "/ws" + (f"?{query}" if query else "")
         if url.startswith("wss"):
             options.setdefault("sslopt", {"cert_reqs": ssl.CERT_NONE})
+        options.setdefault("skip_utf8_validation", True)
         self.ws = websocket.create_connection(url, timeout=timeout, **options)
         self.seq = 0
         self.seen: list[dict] = []
