@@ -4,6 +4,7 @@ nothing inline could need a CSP exception."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from html.parser import HTMLParser
 from importlib.resources import files
@@ -48,6 +49,16 @@ def test_plotly_comes_from_the_installed_package_with_long_caching_and_an_etag(a
     etag = response.headers["ETag"]
     again = app.client.get("/vendor/plotly.min.js", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
+
+
+def test_plotly_is_gzipped_for_browsers_that_accept_it(app):
+    response = app.client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip, br"})
+    bundle = files("plotly").joinpath("package_data/plotly.min.js").read_bytes()
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert gzip.decompress(response.data) == bundle and len(response.data) < len(bundle) / 2
+    plain_etag = app.client.get("/vendor/plotly.min.js").headers["ETag"]
+    assert response.headers["ETag"] != plain_etag
 
 
 def test_the_dashboard_config_gives_the_refresh_interval_and_no_secrets(app):

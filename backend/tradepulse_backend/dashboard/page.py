@@ -6,6 +6,7 @@ inline, so a strict CSP holds)."""
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import importlib.resources
 from pathlib import Path
@@ -31,14 +32,19 @@ def index() -> Response:
 
 @page.get("/vendor/plotly.min.js")
 def plotly_js() -> Response:
-    """plotly.js from the installed Python `plotly` package, cached for a week with an ETag."""
-    body, etag = _plotly_bundle()
+    """plotly.js from the installed Python `plotly` package, cached for a week with an ETag,
+    gzip-compressed for browsers that accept it (about a third of the size, for phones)."""
+    gzipped = request.accept_encodings["gzip"] > 0
+    body, etag = _plotly_gzip() if gzipped else _plotly_bundle()
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
         response = Response(body, mimetype="text/javascript")
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
     response.set_etag(etag)
     response.headers["Cache-Control"] = f"public, max-age={VENDOR_MAX_AGE_S}"
+    response.vary.add("Accept-Encoding")
     return response
 
 
@@ -67,6 +73,13 @@ def _plotly_bundle() -> tuple[bytes, str]:
     """The bundle's bytes and a strong ETag from their hash, read once per process."""
     body = importlib.resources.files("plotly").joinpath("package_data/plotly.min.js").read_bytes()
     return body, hashlib.sha256(body).hexdigest()[:32]
+
+
+@functools.cache
+def _plotly_gzip() -> tuple[bytes, str]:
+    """The bundle gzip-compressed once per process, with its own ETag."""
+    body, etag = _plotly_bundle()
+    return gzip.compress(body, compresslevel=6, mtime=0), f"{etag}-gz"
 
 
 def _static_cache_headers(response: Response) -> Response:
