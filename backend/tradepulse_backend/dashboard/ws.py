@@ -6,8 +6,8 @@ Connect: `GET /ws?service=S[&service=S2][&layout=NAME]`. Without `service` the c
 every service; `layout` (default `dashboard.layout`) picks which ingested metrics it gets
 `metric` messages for (those its `source: metric` panels chart). Refused before the upgrade
 with a JSON body: 401 without credentials when `dashboard.auth` is on, 403 when `Origin` is
-not this server's host, 400 for an unknown layout, 503 when `dashboard.max_websockets` are
-open.
+not this server's host, 400 for an unknown layout or a plain HTTP request, 503 when
+`dashboard.max_websockets` are open.
 
 Client messages: `{"type": "subscribe", "services": [...] | null, "metrics": [...] | null}`
 replaces the subscription (null services: all; null metrics: the layout's) and is answered

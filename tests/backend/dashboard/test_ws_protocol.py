@@ -170,3 +170,8 @@ def test_unknown_layout_is_refused_with_400(server):
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         Stream(server.dashboard, "layout=nope")
     assert refused.value.status_code == 400
+
+
+def test_plain_http_get_of_ws_is_a_400_not_a_500(server):
+    status, body = server.get("/ws")
+    assert status == 400 and body["error"]
