@@ -32,12 +32,18 @@ ENDPOINTS = {
     "spans": "/api/v1/spans?service=&name=",
     "logs": "/api/v1/logs?service=&severity=&contains=",
     "performance": "/api/v1/performance?service=&portfolio=",
-    "performance_history": "/api/v1/performance/history?service=&field=&since=",
+    "performance_history": "/api/v1/performance/history?service=&field=&since=&max_points=",
     "performance_summary": "/api/v1/performance/summary?service=&period=day|week|month|ytd|all",
     "reports": "/api/v1/reports?service=&period=day|week&format=json|html|csv",
     "health": "/healthz",
     "dashboard_config": "/api/v1/dashboard-config",
     "page": "/",
+    "positions": "/api/v1/positions?service=&portfolio=",
+    "execution": "/api/v1/execution?service=",
+    "layouts": "/api/v1/layouts",
+    "layout": "/api/v1/layouts/<name>",
+    "websocket": "/ws?service=&layout=",
+    "login": "/login",
 }
 
 
