@@ -86,6 +86,7 @@ class PooledThreadWorker(ThreadWorker):
 
     def get_thread_pool(self) -> ListenerPools:
         sizes = self.app.pool_sizes()
+        self.closer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tradepulse-close")
         self.listener_tls = {
             listener.getsockname(): ListenerTls(self.cfg, *files)
             for listener, files in zip(self.sockets, self.app.listener_tls(), strict=True)
@@ -102,6 +103,20 @@ class PooledThreadWorker(ThreadWorker):
         if not conn.initialized and conn.server in self.listener_tls:
             conn.cfg = self.listener_tls[conn.server]
         return super().handle(conn)
+
+    def finish_request(self, conn, fs) -> None:
+        """Like gunicorn's, but a connection that ends is closed on a helper thread.
+
+        gunicorn closes it gracefully (half-close, then reading from the client for up to 2 s
+        until it closes too) on the main thread, which accepts and dispatches every
+        connection of both ports: a client that keeps its socket open after a
+        `Connection: close` answer stalled the whole server for 2 s.
+        """
+        if not fs.cancelled() and fs.exception() is None and not fs.result():
+            self.nr_conns -= 1
+            self.closer.submit(conn.close, graceful=True)
+            return
+        super().finish_request(conn, fs)
 
     def enqueue_req(self, conn) -> None:
         future = self.tpool.submit_for(conn.server, self.handle, conn)
