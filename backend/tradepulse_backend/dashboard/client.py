@@ -74,6 +74,7 @@ class Client:
         self._lock = threading.Lock()
         self._resync = False
         self._live = False
+        self.resync_reason = ""
 
     def put_many(self, messages: Iterable[Message]) -> None:
         """Hand messages (those of its services) to this client without waiting: sent at once
@@ -96,6 +97,7 @@ class Client:
                     self._queue.clear()
                     self._resync = True
                     self._live = False
+                    self.resync_reason = "this client's queue overflowed"
                     break
                 self._queue[key] = message
         if queued:
@@ -113,6 +115,7 @@ class Client:
             self._queue.clear()
             self._resync = True
             self._live = False
+            self.resync_reason = "the dashboard fell behind stored telemetry"
         self.wake.set()
 
     def take(self) -> tuple[bool, list[Message]]:

@@ -33,9 +33,10 @@ both):
   the points just stored, for subscribed metric names only.
 - `heartbeat`: `{"time_unix_ms", "interval_s"}` every `dashboard.websocket.heartbeat_interval`
   seconds (15 by default); a client that hears nothing for two intervals should reconnect.
-- `resync`: `{"reason"}`: this client fell behind (its queue of
-  `dashboard.websocket.client_queue` messages overflowed) and missed messages; a new
-  `snapshot` follows at once. Drops are counted in `/api/v1/status` under `websockets`.
+- `resync`: `{"reason"}`: this client missed messages (its queue of
+  `dashboard.websocket.client_queue` messages overflowed, or the dashboard itself fell behind
+  the bus); a new `snapshot` follows at once. Drops are counted in `/api/v1/status` under
+  `websockets`.
 State messages (performance, positions, execution, health, alert) keep only the newest per
 service or key while a client is behind; spans and metric points each count.
 """
@@ -149,7 +150,7 @@ class Connection:
                 for message in messages:
                     self._send_locked(message)
             if resync:
-                self.send(Message("resync", None, {"reason": "client queue overflowed"}))
+                self.send(Message("resync", None, {"reason": self.client.resync_reason}))
                 self.send_snapshot()
 
     def send_snapshot(self) -> None:

@@ -132,11 +132,12 @@ def test_a_client_that_stops_reading_gets_a_resync_and_a_new_snapshot_counted(sm
                    or small_server.api("/status")["websockets"]["dropped_messages"] >= 3,
                    what="overflow")
         stream.of_type("span", "big")
-        stream.of_type("resync")
+        resync = stream.of_type("resync")
         after = stream.next()
     finally:
         stream.close()
     assert after["type"] == "snapshot"
+    assert resync["data"] == {"reason": "this client's queue overflowed"}
     counts = small_server.api("/status")["websockets"]
     assert counts["resyncs"] >= 1 and counts["dropped_messages"] >= 3
     assert not [m for m in stream.seen if m["service"] in ("r1", "r2", "r3")]
