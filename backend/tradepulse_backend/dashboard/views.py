@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from tradepulse_backend.health import BACKEND_SERVICE
 from tradepulse_backend.store import queries
 from tradepulse_backend.store.series_math import finite
 from tradepulse_backend.telemetry.otlp import span_dict
@@ -68,8 +69,10 @@ def execution(monitor: PerformanceMonitor, service: str | None = None) -> dict[s
 
 
 def services(store) -> dict[str, Any]:
-    """`GET /api/v1/services`: every bot that has sent telemetry."""
-    return {"services": queries.services(store)}
+    """`GET /api/v1/services`: every service that has sent telemetry, each with its `role`:
+    `backend` for the backend's own host samples, `bot` for everything else."""
+    return {"services": [{**entry, "role": "backend" if entry["name"] == BACKEND_SERVICE
+                          else "bot"} for entry in queries.services(store)]}
 
 
 def spans(records: Iterable) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, current_app, jsonify, request
 
 from tradepulse_backend.config import redacted
-from tradepulse_backend.dashboard import params
+from tradepulse_backend.dashboard import params, views
 from tradepulse_backend.dashboard.params import BadParameter
 from tradepulse_backend.store import queries
 
@@ -104,7 +104,7 @@ def status():
 
 @api.get("/services")
 def services():
-    return jsonify(services=queries.services(backend().store))
+    return jsonify(views.services(backend().store))
 
 
 @api.get("/metrics")

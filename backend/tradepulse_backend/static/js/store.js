@@ -48,6 +48,11 @@ export function normalizeServices(list) {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Services that are bots: the backend's own host samples (role "backend") are not one. */
+export function botServices(list) {
+  return normalizeServices(list).filter((entry) => entry.role !== 'backend');
+}
+
 /** The snapshot list inside a REST /performance body, a bare snapshot, or a list. */
 export function performanceList(data) {
   if (!data) return [];
@@ -67,7 +72,7 @@ export function setPerformance(service, data) {
 }
 
 export function setServices(list) {
-  const services = normalizeServices(list);
+  const services = botServices(list);
   if (!services.length && state.services.length) return;
   state.services = services;
   if (!state.service || !services.some((s) => s.name === state.service)) {
