@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench import (
     bench_alerting,
+    bench_dashboard,
     bench_forwarding,
     bench_health,
     bench_ingest,
@@ -25,6 +26,8 @@ def main() -> None:
     for line in bench_health.report(bench_health.run()):
         print(line, flush=True)
     print(bench_alerting.format_result(bench_alerting.run()), flush=True)
+    for line in bench_dashboard.report(bench_dashboard.run()):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

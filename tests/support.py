@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import threading
@@ -19,8 +20,11 @@ DIALECTS = ("sqlite", "postgresql")
 READY = {
     "otlp": re.compile(r"OTLP/HTTP receiver: (http://\S+)"),
     "grpc": re.compile(r"OTLP/gRPC receiver: (\S+)"),
-    "dashboard": re.compile(r"Dashboard: (http://\S+)"),
+    "dashboard": re.compile(r"Dashboard: (https?://\S+)"),
 }
+
+LOOPBACK_TLS = ssl._create_unverified_context()
+"""For a test server's self-signed certificate on 127.0.0.1 (dashboard.tls)."""
 
 
 class RunningServer:
@@ -70,7 +74,9 @@ class RunningServer:
     def get(self, path: str) -> tuple[int, dict]:
         """GET a dashboard path; returns (status, decoded JSON body)."""
         try:
-            with urllib.request.urlopen(self.dashboard + path, timeout=10) as response:
+            context = LOOPBACK_TLS if self.dashboard.startswith("https") else None
+            with urllib.request.urlopen(self.dashboard + path, timeout=10,
+                                        context=context) as response:
                 return response.status, json.load(response)
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")

@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from tradepulse_backend.config import MonitoringConfig
-from tradepulse_backend.dashboard import api
+from tradepulse_backend.dashboard import api, auth, page, security
 from tradepulse_backend.runtime import Backend
 
 
@@ -18,7 +18,11 @@ def create_app(config: MonitoringConfig | None = None, backend: Backend | None =
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions["tradepulse"] = backend
+    auth.register(app, auth.Authenticator(backend.config.dashboard.auth, backend.clock))
     api.register(app)
+    page.register(app)
+    backend.dashboard.init_app(app)
+    security.register(app)
     app.register_error_handler(HTTPException, _json_http_error)
     return app
 

@@ -228,12 +228,15 @@ def _test_alert(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     from tradepulse_backend.alerting.pipeline import check_rules
     from tradepulse_backend.clock import SystemClock
+    from tradepulse_backend.dashboard.layouts import check_layouts
     from tradepulse_backend.health import HEALTH_FIGURES
 
     errors = check_config_file(args.file)
     if not errors:
-        errors = check_rules(load_config(args.file).alerting_system, SystemClock(),
-                             health_names=HEALTH_FIGURES)
+        config = load_config(args.file)
+        errors = [*check_rules(config.alerting_system, SystemClock(),
+                               health_names=HEALTH_FIGURES),
+                  *check_layouts(config.dashboard)]
     for line in errors:
         print(line)
     if errors:

@@ -17,6 +17,9 @@ from tradepulse_backend.alerting import AlertingSystem, build_pipeline
 from tradepulse_backend.bus import EventBus, ReportReady
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.dashboard.layouts import catalog_for
+from tradepulse_backend.dashboard.manager import DashboardManager
+from tradepulse_backend.dashboard.server import DashboardServer
 from tradepulse_backend.forwarding import Forwarder
 from tradepulse_backend.health import HEALTH_FIGURES, SystemHealthMonitor
 from tradepulse_backend.ingest.auth import ApiKeys
@@ -77,6 +80,11 @@ class Backend:
             report_channels=config.performance_monitor.reports.channels,
             health=self.health, health_names=HEALTH_FIGURES)
         self.health.add_backend_gauge("outbox_backlog", self.alerting.outbox_backlog)
+        self.dashboard = DashboardServer(
+            DashboardManager(performance=self.performance, store=self.store, bus=self.bus,
+                             layouts=catalog_for(config.dashboard),
+                             default_layout=config.dashboard.layout),
+            self.websockets, config.dashboard.websocket, clock=self.clock)
         self.urls: dict[str, str] = {}
         self.server_stats: Callable[[], dict[str, Any]] | None = None
         self._grpc = None
@@ -90,6 +98,7 @@ class Backend:
         self.health.start()
         if self.config.alerting_system.enabled:
             self.alerting.start(self.workers)
+        self.dashboard.start()
         self.workers.service("writer", start=self.pipeline.start, stop=self.pipeline.close,
                              alive=lambda: self.pipeline.running)
         self._register_periodic()
@@ -142,6 +151,7 @@ class Backend:
         if self._closed:
             return
         self._closed = True
+        self.dashboard.close()
         self.workers.stop(self.config.server.shutdown_timeout)
         self.performance.close()
         self.forwarding.close()

@@ -18,6 +18,8 @@ from gunicorn.app.base import BaseApplication
 from tradepulse_backend.app import create_app
 from tradepulse_backend.clock import SystemClock
 from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.dashboard.layouts import LayoutError, catalog_for
+from tradepulse_backend.dashboard.security import exposure_warning
 from tradepulse_backend.runtime import Backend
 from tradepulse_backend.server_worker import PooledThreadWorker, StopOnHupArbiter
 from tradepulse_backend.store import Store, StoreUnavailable
@@ -82,6 +84,18 @@ class TradepulseServer(BaseApplication):
         c = self.monitoring
         return c.server.ingest_threads, c.server.api_threads + c.dashboard.max_websockets
 
+    def listener_tls(self) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+        """(certificate, key) of the [ingest, dashboard] listeners that serve TLS."""
+        tls = self.monitoring.dashboard.tls
+        dashboard = ((str(tls.cert_file.expanduser()), str(tls.key_file.expanduser()))
+                     if tls.enabled else None)
+        return None, dashboard
+
+    def stopping(self) -> None:
+        """The worker was asked to stop: end the WebSocket streams (cheap; signal-safe)."""
+        if self.backend is not None:
+            self.backend.dashboard.end_streams()
+
     def run(self) -> None:
         """gunicorn's run, with a master that treats SIGHUP as a clean stop."""
         try:
@@ -97,7 +111,7 @@ class TradepulseServer(BaseApplication):
     def _post_worker_init(self, worker) -> None:
         addresses = [listener.sock.getsockname() for listener in worker.sockets]
         ingest_port, dashboard_port = addresses[0][1], addresses[1][1]
-        self.backend.urls.update(_urls(addresses))
+        self.backend.urls.update(_urls(addresses, tls=self.monitoring.dashboard.tls.enabled))
         self.backend.server_stats = worker.tpool.stats
         self.dispatcher.apps[ingest_port] = self.backend.receiver
         self.dispatcher.apps[dashboard_port] = create_app(backend=self.backend)
@@ -125,11 +139,11 @@ def _tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def _urls(addresses: list[tuple]) -> dict[str, str]:
+def _urls(addresses: list[tuple], *, tls: bool = False) -> dict[str, str]:
     (ingest_host, ingest_port, *_), (dash_host, dash_port, *_) = addresses
     return {
         "otlp_http": f"http://{_host(ingest_host)}:{ingest_port}",
-        "dashboard": f"http://{_host(dash_host)}:{dash_port}/",
+        "dashboard": f"{'https' if tls else 'http'}://{_host(dash_host)}:{dash_port}/",
     }
 
 
@@ -150,11 +164,23 @@ def serve(config: MonitoringConfig, on_ready: ReadyCallback | None = None) -> No
     or database is a clear error here rather than a worker failing to boot.
     """
     _check_ports_free(config)
+    _check_dashboard(config)
     try:
         Store.open(config.storage.database_url, config.storage.data_dir).close()
     except (OSError, ValueError, StoreUnavailable) as error:
         raise StartupError(f"cannot open storage at {config.storage.data_dir}: {error}") from None
     TradepulseServer(config, on_ready).run()
+
+
+def _check_dashboard(config: MonitoringConfig) -> None:
+    """Layout files must be valid; an exposed dashboard without auth is warned about."""
+    try:
+        catalog_for(config.dashboard)
+    except LayoutError as error:
+        raise StartupError("invalid dashboard layout:\n  " + "\n  ".join(error.errors)
+                           ) from None
+    if warning := exposure_warning(config.dashboard):
+        logger.warning(warning)
 
 
 def _check_ports_free(config: MonitoringConfig) -> None:

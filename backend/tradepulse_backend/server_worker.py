@@ -18,6 +18,7 @@ to apply a new configuration.
 from __future__ import annotations
 
 import signal
+import ssl
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -57,23 +58,76 @@ class ListenerPools:
             pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+class ListenerTls:
+    """gunicorn's config as one listener sees it: with its own certificate and key (so TLS
+    on the dashboard port leaves the OTLP port as configured); one SSL context, made once."""
+
+    def __init__(self, cfg: Any, cert_file: str, key_file: str) -> None:
+        self._cfg = cfg
+        self.certfile = cert_file
+        self.keyfile = key_file
+        self.is_ssl = True
+        self._context: ssl.SSLContext | None = None
+
+    def ssl_context(self, _conf: Any, default_factory) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = default_factory()
+        return self._context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cfg, name)
+
+
 class PooledThreadWorker(ThreadWorker):
-    """gthread worker whose listeners (bound [ingest, dashboard]) each have their own pool."""
+    """gthread worker whose listeners (bound [ingest, dashboard]) each have their own pool,
+    and optionally their own TLS certificate (`app.listener_tls()`)."""
 
     pool_names = ("ingest", "api")
 
     def get_thread_pool(self) -> ListenerPools:
         sizes = self.app.pool_sizes()
+        self.closer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tradepulse-close")
+        self.listener_tls = {
+            listener.getsockname(): ListenerTls(self.cfg, *files)
+            for listener, files in zip(self.sockets, self.app.listener_tls(), strict=True)
+            if files is not None}
         pools = {listener.getsockname(): (name, ThreadPoolExecutor(
                      max_workers=size, thread_name_prefix=f"tradepulse-{name}"))
                  for listener, size, name in zip(self.sockets, sizes, self.pool_names,
                                                  strict=True)}
         return ListenerPools(pools)
 
+    def handle(self, conn):
+        """Serve a connection, giving a new one on a TLS listener that listener's config
+        (gunicorn wraps the socket in `conn.init()` when its config says TLS)."""
+        if not conn.initialized and conn.server in self.listener_tls:
+            conn.cfg = self.listener_tls[conn.server]
+        return super().handle(conn)
+
+    def finish_request(self, conn, fs) -> None:
+        """Like gunicorn's, but a connection that ends is closed on a helper thread.
+
+        gunicorn closes it gracefully (half-close, then reading from the client for up to 2 s
+        until it closes too) on the main thread, which accepts and dispatches every
+        connection of both ports: a client that keeps its socket open after a
+        `Connection: close` answer stalled the whole server for 2 s.
+        """
+        if not fs.cancelled() and fs.exception() is None and not fs.result():
+            self.nr_conns -= 1
+            self.closer.submit(conn.close, graceful=True)
+            return
+        super().finish_request(conn, fs)
+
     def enqueue_req(self, conn) -> None:
         future = self.tpool.submit_for(conn.server, self.handle, conn)
         future.add_done_callback(
             lambda done: self.method_queue.defer(self.finish_request, conn, done))
+
+    def handle_exit(self, sig, frame) -> None:
+        """Stop as gunicorn does, and first tell long-lived connections (WebSockets) to end,
+        so the graceful stop does not wait its whole timeout for them."""
+        super().handle_exit(sig, frame)
+        self.app.stopping()
 
     def init_signals(self) -> None:
         super().init_signals()

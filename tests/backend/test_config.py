@@ -91,7 +91,13 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                             "weekday": "friday", "timezone": None, "channels": []},
             },
             "dashboard": {"host": "127.0.0.1", "port": 8080, "auto_refresh_interval": 5000,
-                          "max_websockets": 16},
+                          "max_websockets": 16,
+                          "websocket": {"heartbeat_interval": 15.0, "client_queue": 256,
+                                        "send_timeout": 30.0},
+                          "auth": {"token": None, "users": [], "session_hours": 12.0,
+                                   "max_failed_logins": 5, "lockout_seconds": 300.0},
+                          "tls": {"cert_file": None, "key_file": None},
+                          "layout": "default", "layouts_dir": None},
             "system_health": {
                 "monitoring_interval": 30.0,
                 "thresholds": {

@@ -118,7 +118,11 @@ def test_status_lists_every_backend_worker(app_client):
                        "health-evaluate": "running", "alerting": "running",
                        "alerting-groups": "running", "bus-alerting-performance": "running",
                        "bus-alerting-metrics": "running", "bus-alerting-health": "running",
-                       "bus-alerting-reports": "running", "outbox-console": "running"}
+                       "bus-alerting-reports": "running", "outbox-console": "running",
+                       "bus-dashboard-alerts": "running", "bus-dashboard-health": "running",
+                       "bus-dashboard-health-samples": "running",
+                       "bus-dashboard-performance": "running",
+                       "bus-dashboard-telemetry": "running"}
     assert app_client.get("/healthz") == (200, {"status": "ok"})
 
 

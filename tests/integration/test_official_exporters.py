@@ -98,8 +98,8 @@ def test_logs_from_the_otlp_log_exporter_are_queryable(server):
     assert logs[0]["severity_text"] == "WARN" or logs[0]["severity_text"] == "WARNING"
 
 
-def test_the_dashboard_root_lists_the_api(server):
-    status, body = server.get("/")
+def test_the_api_root_lists_the_api(server):
+    status, body = server.get("/api/v1/")
     assert status == 200
     assert body["endpoints"]["status"] == "/api/v1/status"
     assert server.get(body["endpoints"]["status"])[0] == 200

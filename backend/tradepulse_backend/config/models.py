@@ -26,6 +26,11 @@ from tradepulse_backend.config.base import (
     merged_over_defaults,
 )
 from tradepulse_backend.config.base import check_timezone as _check_timezone
+from tradepulse_backend.config.dashboard import (
+    DashboardAuthConfig,
+    DashboardTlsConfig,
+    WebSocketConfig,
+)
 from tradepulse_backend.config.forwarding import ForwardingDestinations
 from tradepulse_backend.config.health import (
     BackendChecksConfig,
@@ -101,6 +106,12 @@ class DashboardConfig(_Section):
         description="Open WebSockets at once; each holds a thread of its own budget, never a "
                     "REST or ingest thread. More are refused with 503.",
     )
+    websocket: WebSocketConfig = Field(default_factory=WebSocketConfig)
+    auth: DashboardAuthConfig = Field(default_factory=DashboardAuthConfig)
+    tls: DashboardTlsConfig = Field(default_factory=DashboardTlsConfig)
+    layout: str = Field("default", min_length=1, description="Layout shown without ?layout=.")
+    layouts_dir: Path | None = Field(
+        None, description="Directory of extra layout files (NAME.yaml), beside the built-in.")
 
 
 class Threshold(_Section):

@@ -110,6 +110,29 @@ def snapshot_history(store: Store, service: str, portfolio: str, since_ns: int,
     return [(time_ns, json.loads(body)) for time_ns, body in rows]
 
 
+def snapshot_history_at_most(store: Store, service: str, portfolio: str, since_ns: int,
+                             until_ns: int, points: int) -> list[tuple[int, dict[str, Any]]]:
+    """Persisted snapshots in [since, until] thinned to at most `points`: the range cut into
+    that many equal time buckets, the last snapshot of each (a chart needs no more points
+    than pixels). One index seek per bucket, so the cost follows `points`, not the rows in
+    range; only the kept rows are read and decoded."""
+    width = max(1, -(-(until_ns - since_ns + 1) // points))
+    buckets = min(points, -(-(until_ns - since_ns + 1) // width))
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            "WITH RECURSIVE buckets(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM buckets "
+            "WHERE k + 1 < :buckets), "
+            "picks(id) AS (SELECT (SELECT p.id FROM performance_snapshots p "
+            "WHERE p.service_name = :service AND p.portfolio = :portfolio "
+            "AND p.time_ns >= :since + k * :width AND p.time_ns < :since + (k + 1) * :width "
+            "AND p.time_ns <= :until ORDER BY p.time_ns DESC, p.id DESC LIMIT 1) FROM buckets) "
+            "SELECT time_ns, body FROM performance_snapshots "
+            "WHERE id IN (SELECT id FROM picks) ORDER BY time_ns, id"),
+            {"service": service, "portfolio": portfolio, "since": since_ns,
+             "until": until_ns, "width": width, "buckets": buckets}).all()
+    return [(time_ns, json.loads(body)) for time_ns, body in rows]
+
+
 def raw_points(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
                service: str | None = None) -> list[dict[str, Any]]:
     """Stored points of the named metrics in [since, until], oldest first, with what the

@@ -1,11 +1,11 @@
 """REST endpoints of derived performance: current snapshots, field history, period summaries
-and reports. The WebSocket pushes the same snapshot shape."""
+and reports. Current figures come from `dashboard.views`, which the WebSocket sends too."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from tradepulse_backend.dashboard import params
+from tradepulse_backend.dashboard import params, views
 from tradepulse_backend.dashboard.params import BadParameter
 from tradepulse_backend.performance import NUMERIC_FIELDS, reports
 from tradepulse_backend.performance.history import parse_period
@@ -26,10 +26,20 @@ def _monitor():
 @performance_api.get("/performance")
 def current():
     args = request.args
-    snapshots = _monitor().snapshots(args.get("service") or None)
-    if portfolio := args.get("portfolio"):
-        snapshots = [s for s in snapshots if s.portfolio == portfolio]
-    return jsonify(performance=[s.to_dict() for s in snapshots])
+    return jsonify(views.performance(_monitor(), args.get("service") or None,
+                                     args.get("portfolio") or None))
+
+
+@performance_api.get("/positions")
+def positions():
+    args = request.args
+    return jsonify(views.positions(_monitor(), args.get("service") or None,
+                                   args.get("portfolio") or None))
+
+
+@performance_api.get("/execution")
+def execution():
+    return jsonify(views.execution(_monitor(), request.args.get("service") or None))
 
 
 @performance_api.get("/performance/history")
@@ -44,11 +54,17 @@ def history():
     if portfolio is None:
         portfolio = stored.default_portfolio(_monitor().store, service)
     now_ns = current_app.extensions["tradepulse"].clock.now_ns()
-    rows = stored.snapshot_history(
-        _monitor().store, service, portfolio,
-        since_ns=params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns),
-        until_ns=params.time_ns(args, "until", default=2**63 - 1, now_ns=now_ns),
-        limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
+    since_ns = params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns)
+    if args.get("max_points"):
+        rows = stored.snapshot_history_at_most(
+            _monitor().store, service, portfolio, since_ns,
+            params.time_ns(args, "until", default=now_ns, now_ns=now_ns),
+            params.integer(args, "max_points", default=1000, low=1, high=100_000))
+    else:
+        rows = stored.snapshot_history(
+            _monitor().store, service, portfolio, since_ns=since_ns,
+            until_ns=params.time_ns(args, "until", default=2**63 - 1, now_ns=now_ns),
+            limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
     points = [[time_ns / 1e6, body.get(name)] for time_ns, body in rows]
     return jsonify(service=service, portfolio=portfolio, field=name, points=points)
 

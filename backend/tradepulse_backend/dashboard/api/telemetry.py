@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, current_app, jsonify, request
 
 from tradepulse_backend.config import redacted
-from tradepulse_backend.dashboard import params
+from tradepulse_backend.dashboard import params, views
 from tradepulse_backend.dashboard.params import BadParameter
 from tradepulse_backend.store import queries
 
@@ -32,7 +32,7 @@ ENDPOINTS = {
     "spans": "/api/v1/spans?service=&name=",
     "logs": "/api/v1/logs?service=&severity=&contains=",
     "performance": "/api/v1/performance?service=&portfolio=",
-    "performance_history": "/api/v1/performance/history?service=&field=&since=",
+    "performance_history": "/api/v1/performance/history?service=&field=&since=&max_points=",
     "performance_summary": "/api/v1/performance/summary?service=&period=day|week|month|ytd|all",
     "reports": "/api/v1/reports?service=&period=day|week&format=json|html|csv",
     "health": "/healthz",
@@ -43,10 +43,18 @@ ENDPOINTS = {
     "silences": "/api/v1/silences",
     "notifications": "/api/v1/notifications?status=&channel=",
     "test_alert": "POST /api/v1/test-alert",
+    "dashboard_config": "/api/v1/dashboard-config",
+    "page": "/",
+    "positions": "/api/v1/positions?service=&portfolio=",
+    "execution": "/api/v1/execution?service=",
+    "layouts": "/api/v1/layouts",
+    "layout": "/api/v1/layouts/<name>",
+    "websocket": "/ws?service=&layout=",
+    "login": "/login",
 }
 
 
-@health.get("/")
+@api.get("/")
 def index():
     """What this port serves, so the URL the CLI prints leads somewhere useful."""
     return jsonify(service="tradepulse", version=backend().version, endpoints=ENDPOINTS)
@@ -72,7 +80,7 @@ def status():
         endpoints=b.urls,
         workers=b.workers.status(),
         bus=b.bus.stats(),
-        websockets=b.websockets.stats(),
+        websockets=b.dashboard.stats(),
         thread_pools=b.server_stats() if b.server_stats else None,
         ingest={
             "accepted": stats.accepted, "rejected": stats.rejected,
@@ -96,7 +104,7 @@ def status():
 
 @api.get("/services")
 def services():
-    return jsonify(services=queries.services(backend().store))
+    return jsonify(views.services(backend().store))
 
 
 @api.get("/metrics")
