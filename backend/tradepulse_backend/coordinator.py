@@ -116,8 +116,10 @@ class _Listener:
     The socket is bound here, so a port in use raises OSError to the caller (werkzeug's own
     binding would print and exit the process)."""
 
-    def __init__(self, name: str, host: str, port: int, app: Any) -> None:
+    def __init__(self, name: str, host: str, port: int, app: Any,
+                 tls: tuple[str, str] | None = None) -> None:
         self.name = name
+        self.scheme = "https" if tls else "http"
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -125,7 +127,7 @@ class _Listener:
             sock.listen(128)
             self.server: BaseWSGIServer = make_server(
                 host, port, app, threaded=True, request_handler=_QuietHandler,
-                fd=sock.fileno())
+                fd=sock.fileno(), ssl_context=tls)
         self.host, self.port = host, self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={
             "poll_interval": 0.2}, name=f"tradepulse-{name}", daemon=True)
@@ -143,7 +145,7 @@ class _Listener:
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
 
 
 class MonitoringCoordinator:
@@ -204,8 +206,10 @@ class MonitoringCoordinator:
         try:
             otlp = _Listener("otlp", ingest.host, ingest.port, backend.receiver)
             self._listeners.append(otlp)
+            tls = ((str(dashboard.tls.cert_file.expanduser()),
+                    str(dashboard.tls.key_file.expanduser())) if dashboard.tls.enabled else None)
             web = _Listener("dashboard", dashboard.host, dashboard.port,
-                            create_app(backend=backend))
+                            create_app(backend=backend), tls=tls)
             self._listeners.append(web)
         except OSError:
             self._stop_listeners()
@@ -365,7 +369,9 @@ class MonitoringCoordinator:
                             "backlog": backend.performance.backlog},
             "bus": bus,
             "dashboard": {"url": self.urls.get("dashboard"),
-                          "websockets": backend.websockets.stats()},
+                          "websockets": (self.dashboard_server.stats()
+                                         if self.dashboard_server is not None
+                                         else backend.websockets.stats())},
             "alerting": self._alerting_status(),
             "health": self._health_status(),
             "forwarding": backend.forwarding.stats(),

@@ -11,6 +11,7 @@ from tradepulse_backend.cli import main
 from tradepulse_backend.config import MonitoringConfig, check_config_file, load_config
 from tradepulse_backend.config.starter import starter_config
 from tradepulse_backend.config.templates import LAYOUTS_DIR
+from tradepulse_backend.dashboard.layouts import parse_layout
 from tradepulse_backend.performance.snapshot import FIGURE_FIELDS
 
 TEMPLATE_NAMES = {
@@ -113,6 +114,10 @@ def test_dashboard_layout_templates_are_every_yaml_file_of_the_directory(tmp_pat
                        "trading": {"title": "Trading", "sections": []}}
     shipped = MonitoringConfig.get_dashboard_layout_templates()
     assert set(shipped) == {p.stem for p in Path(LAYOUTS_DIR).glob("*.yaml")}
+    assert "default" in shipped
+    for name, document in shipped.items():
+        layout = parse_layout(Path(LAYOUTS_DIR) / f"{name}.yaml", document)
+        assert layout.sections, name
 
 
 def test_the_starters_example_rules_load_once_uncommented_with_their_channels(tmp_path):

@@ -6,15 +6,19 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
+import urllib.error
 import urllib.request
 
 import pytest
+import websocket
 import yaml
 
 import tradepulse
+from tests.backend.dashboard.wsclient import Stream
 from tests.support import wait_until
 from tradepulse_backend.config import ConfigError
 from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator, heartbeat
@@ -258,3 +262,51 @@ def test_every_alert_rule_template_is_accepted_and_test_alerts_go_out(tmp_path):
         assert list(sent) == ["console"] and sent["console"]["ok"] is True
         failed = coordinator.send_test_alert("slack")["slack"]
         assert failed["ok"] is False and failed["detail"]
+
+
+def _get(url: str, headers: dict[str, str] | None = None, context=None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_the_websocket_stream_and_metrics_are_served_in_process(tmp_path):
+    with MonitoringCoordinator(_section(tmp_path), configure_sdk=False) as coordinator:
+        assert coordinator.dashboard_server is coordinator.backend.dashboard
+        coordinator.performance_monitor.update_portfolio_data(
+            {"service": "ws-bot", "portfolio_value": 1_000.0})
+        stream = Stream(coordinator.get_dashboard_url().rstrip("/"))
+        try:
+            assert stream.next()["type"] == "snapshot"
+            status = coordinator.get_monitoring_status()["dashboard"]["websockets"]
+            assert status["clients"] == 1
+            _, body = _get(coordinator.get_dashboard_url() + "metrics")
+            assert b"tradepulse_websocket_clients 1.0" in body
+        finally:
+            stream.close()
+
+
+def test_metrics_and_websocket_are_behind_dashboard_auth_and_tls(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    section = {**_section(tmp_path), "dashboard": {
+        "port": 0, "auth": {"token": "s3cret-token"},
+        "tls": {"cert_file": str(cert), "key_file": str(key)}}}
+    context = ssl.create_default_context(cafile=str(cert))
+    with MonitoringCoordinator(section, configure_sdk=False) as coordinator:
+        url = coordinator.get_dashboard_url()
+        assert url.startswith("https://127.0.0.1:")
+        assert _get(url + "metrics", context=context)[0] == 401
+        status, body = _get(url + "metrics", {"Authorization": "Bearer s3cret-token"}, context)
+        assert status == 200 and b"tradepulse_backend_healthy 1.0" in body
+        assert _get(url + "healthz", context=context)[0] == 200
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            Stream(url.rstrip("/"), sslopt={"ca_certs": str(cert)})
+        assert refused.value.status_code == 401

@@ -163,6 +163,19 @@ BUS_DEPTH = Family("tradepulse_bus_queue_depth", "gauge", "Events queued per sub
 WEBSOCKETS = Family("tradepulse_websocket_clients", "gauge", "Open dashboard WebSockets.")
 WEBSOCKETS_REFUSED = Family("tradepulse_websocket_refused", "counter",
                             "WebSockets refused at the limit.")
+WEBSOCKET_COUNTERS = {
+    # DashboardServer.stats() key: family
+    "connections_total": Family("tradepulse_websocket_connections", "counter",
+                                "WebSocket connections accepted."),
+    "messages_sent": Family("tradepulse_websocket_messages_sent", "counter",
+                            "Messages pushed to WebSocket clients."),
+    "dropped_messages": Family("tradepulse_websocket_dropped_messages", "counter",
+                               "Messages dropped by full client queues (clients resync)."),
+    "resyncs": Family("tradepulse_websocket_resyncs", "counter",
+                      "Full resyncs sent to clients that fell behind."),
+}
+WEBSOCKET_QUEUED = Family("tradepulse_websocket_queued_messages", "gauge",
+                          "Messages waiting in the clients' queues.")
 PERF_BACKLOG = Family("tradepulse_performance_backlog_batches", "gauge",
                       "Stored batches the performance monitor has yet to absorb.")
 PERF_SKIPPED = Family("tradepulse_performance_skipped_points", "counter",
@@ -173,7 +186,8 @@ WORKER_UP = Family("tradepulse_worker_up", "gauge", "1 while a background worker
 BACKEND_FAMILIES = (BUILD_INFO, UP, UPTIME, ACCEPTED, REJECTED, TRANSACTIONS, WRITE_FAILURES,
                     REFUSED, QUEUE_DEPTH, QUEUE_CAPACITY, COMMIT_DURATION, BUS_DELIVERED,
                     BUS_DROPPED, BUS_FAILURES, BUS_DEPTH, WEBSOCKETS, WEBSOCKETS_REFUSED,
-                    PERF_BACKLOG, PERF_SKIPPED, WORKER_UP)
+                    *WEBSOCKET_COUNTERS.values(), WEBSOCKET_QUEUED, PERF_BACKLOG, PERF_SKIPPED,
+                    WORKER_UP)
 
 # --- parts read when present -----------------------------------------------------------------
 
@@ -329,15 +343,25 @@ class BackendCollector(Collector):
         commit.add_metric([], durations.cumulative(), durations.sum)
         yield commit
         yield from self._bus()
-        sockets = b.websockets.stats()
-        yield _single(WEBSOCKETS, sockets["open"])
-        yield _single(WEBSOCKETS_REFUSED, sockets["refused"])
+        yield from self._websockets()
         yield _single(PERF_BACKLOG, b.performance.backlog)
         yield _single(PERF_SKIPPED, b.performance.skipped_points)
         workers = WORKER_UP.new()
         for worker in b.workers.status():
             workers.add_metric([worker["name"]], 1 if worker["state"] == "running" else 0)
         yield workers
+
+    def _websockets(self) -> Iterator[Metric]:
+        sockets = self.backend.websockets.stats()
+        yield _single(WEBSOCKETS, sockets["open"])
+        yield _single(WEBSOCKETS_REFUSED, sockets["refused"])
+        dashboard = getattr(self.backend, "dashboard", None)
+        if dashboard is None:
+            return
+        stats = dashboard.stats()
+        for key, family in WEBSOCKET_COUNTERS.items():
+            yield _single(family, stats[key])
+        yield _single(WEBSOCKET_QUEUED, stats["queued"])
 
     def _bus(self) -> Iterator[Metric]:
         families = {key: family.new() for key, family in (
