@@ -380,6 +380,8 @@ class MonitoringCoordinator:
                   for w in workers if w.get("last_error")),
                 *({"source": f"bus {s['name']}", "error": s["last_error"]}
                   for s in bus if s.get("last_error")),
+                *({"source": f"forwarding {name}", "error": d["last_error"]}
+                  for name, d in backend.forwarding.stats().items() if d.get("last_error")),
             ],
         })
         logger.debug("status: healthy=%s, %d components, %d errors", status["healthy"],

@@ -19,7 +19,8 @@ import yaml
 
 import tradepulse
 from tests.backend.dashboard.wsclient import Stream
-from tests.support import wait_until
+from tests.integration.otlp_samples import json_trace
+from tests.support import post, wait_until
 from tradepulse_backend.config import ConfigError
 from tradepulse_backend.coordinator import MonitoringConfig, MonitoringCoordinator, heartbeat
 
@@ -310,3 +311,23 @@ def test_metrics_and_websocket_are_behind_dashboard_auth_and_tls(tmp_path):
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
             Stream(url.rstrip("/"), sslopt={"ca_certs": str(cert)})
         assert refused.value.status_code == 401
+
+
+def test_status_reports_a_forwarding_destinations_last_error(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    section = {**_section(tmp_path), "forwarding": [
+        {"name": "down", "endpoint": f"http://127.0.0.1:{closed}", "timeout": 1}]}
+    with MonitoringCoordinator(section, configure_sdk=False) as coordinator:
+        status, _, _ = post(coordinator.urls["otlp_http"] + "/v1/traces", json_trace(),
+                            {"Content-Type": "application/json"})
+        assert status == 200
+
+        def forwarding_errors() -> list[dict]:
+            return [e for e in coordinator.get_monitoring_status()["last_errors"]
+                    if e["source"] == "forwarding down"]
+
+        (error,) = wait_until(forwarding_errors, what="the forwarding error in the status")
+        assert error["error"]
+        assert coordinator.get_monitoring_status()["forwarding"]["down"]["queue_requests"] == 1
