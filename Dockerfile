@@ -18,6 +18,11 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/tradepulse --c
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links=/wheels "tradepulse[backend,grpc]" \
     && rm -rf /wheels
+# The dashboard's built-in layouts live in the repository's dashboards/, outside the package:
+# put them where the installed package looks for them (dashboard.layouts.BUILTIN_DIR).
+COPY dashboards /opt/tradepulse/dashboards
+RUN ln -s /opt/tradepulse/dashboards "$(python -c \
+        'from tradepulse_backend.dashboard.layouts import BUILTIN_DIR; print(BUILTIN_DIR)')"
 COPY docker/tradepulse.yaml /etc/tradepulse/tradepulse.yaml
 VOLUME /var/lib/tradepulse
 USER tradepulse

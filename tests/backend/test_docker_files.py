@@ -18,6 +18,7 @@ import yaml
 from tests.backend.collector_release import IMAGE as COLLECTOR_IMAGE
 from tests.prometheus_server import find_promtool
 from tradepulse_backend.config import DashboardConfig, IngestConfig, check_config_file, load_config
+from tradepulse_backend.dashboard.layouts import BUILTIN_DIR
 
 ROOT = Path(__file__).parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -108,6 +109,17 @@ def test_the_image_is_slim_non_root_with_a_health_check_and_a_data_volume():
     assert command[command.index("--config") + 1] == "/etc/tradepulse/tradepulse.yaml"
     volumes = _compose()["services"]["tradepulse"]["volumes"]
     assert volumes == [f"tradepulse-data:{DATA_DIR}"]
+
+
+def test_the_image_puts_the_built_in_layouts_where_the_installed_package_reads_them():
+    instructions = _instructions()
+    copied = [args.split() for keyword, args in instructions if keyword == "COPY"]
+    assert ["dashboards", "/opt/tradepulse/dashboards"] in copied
+    (link,) = [args for keyword, args in instructions
+               if keyword == "RUN" and "BUILTIN_DIR" in args]
+    assert link.startswith("ln -s /opt/tradepulse/dashboards ")
+    assert "from tradepulse_backend.dashboard.layouts import BUILTIN_DIR" in link
+    assert BUILTIN_DIR.name == "dashboards" and (ROOT / "dashboards" / "default.yaml").is_file()
 
 
 def test_images_are_pinned_and_profiles_are_jaeger_and_prometheus():
