@@ -211,7 +211,7 @@ class MonitoringCoordinator:
             web = _Listener("dashboard", dashboard.host, dashboard.port,
                             create_app(backend=backend), tls=tls)
             self._listeners.append(web)
-        except OSError:
+        except BaseException:
             self._stop_listeners()
             raise
         for listener in self._listeners:
