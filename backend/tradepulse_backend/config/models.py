@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from tradepulse_backend.config.storage import ChunkConfig, RetentionConfig
+
 logger = logging.getLogger(__name__)
 
 MASK = "********"
@@ -261,6 +263,10 @@ class StorageConfig(_Section):
         repr=False,
         description=f"Database URL, may hold a password; None means {SQLITE_FILENAME} in data_dir",
     )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="Days each tier of number points is kept.")
+    chunks: ChunkConfig = Field(default_factory=ChunkConfig,
+                                description="Compressed series chunks and their compaction.")
 
     @property
     def database_url(self) -> str:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from tradepulse import conventions as conv
-from tradepulse_backend.store.queries import DISTRIBUTION_SQL, NUMBER_SQL, matching_series
+from tradepulse_backend.store.chunks import point_before, read_points
+from tradepulse_backend.store.queries import DISTRIBUTION_SQL, matching_series
 from tradepulse_backend.store.retention import first_id_at_or_after
 from tradepulse_backend.store.schema import performance_snapshots, performance_state, trades
 from tradepulse_backend.telemetry.otlp import distribution_from_body, trade_from_body
@@ -129,19 +130,10 @@ def last_points_before(store: Store, name: str, service: str, before_ns: int
     found = []
     with store.engine.connect() as conn:
         for meta in matching_series(conn, [name], service):
-            row = conn.execute(text(_LATEST_BEFORE), {"sid": meta["id"], "before": before_ns}
-                               ).first()
-            if row is not None and row[2] is not None:
+            row = point_before(conn, meta["id"], before_ns)
+            if row is not None:
                 found.append(_row_dict(meta, *row))
     return found
-
-
-_BEFORE = ("SELECT time_ns, start_ns, value FROM {} WHERE series_id = :sid "
-           "AND time_ns < :before ORDER BY time_ns DESC LIMIT 1")
-_LATEST_BEFORE = (
-    f"SELECT time_ns, start_ns, value FROM (SELECT * FROM ({_BEFORE.format('points')}) AS p "
-    f"UNION ALL SELECT * FROM ({_BEFORE.format('points_staging')}) AS s) AS latest "
-    "ORDER BY time_ns DESC LIMIT 1")
 
 
 def _row_dict(meta: dict[str, Any], time_ns: int, start_ns: int, value: Any) -> dict[str, Any]:
@@ -157,15 +149,11 @@ _HISTOGRAM_KINDS = frozenset({MetricKind.HISTOGRAM, MetricKind.EXP_HISTOGRAM})
 
 def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
                  ) -> list[dict[str, Any]]:
-    histogram = meta["kind"] in _HISTOGRAM_KINDS
-    rows = conn.execute(text(DISTRIBUTION_SQL if histogram else NUMBER_SQL),
-                        {"sid": meta["id"], "since": since_ns, "until": until_ns,
-                         "limit": 2**62}).all()
-    out = []
-    for time_ns, start_ns, value, *distribution in rows:
-        if histogram:
-            value = distribution_from_body(meta["kind"], distribution[-1])
-        elif value is None:
-            continue
-        out.append(_row_dict(meta, time_ns, start_ns, value))
-    return out
+    if meta["kind"] in _HISTOGRAM_KINDS:
+        rows = conn.execute(text(DISTRIBUTION_SQL), {"sid": meta["id"], "since": since_ns,
+                                                     "until": until_ns, "limit": 2**62}).all()
+        return [_row_dict(meta, time_ns, start_ns, distribution_from_body(meta["kind"], body))
+                for time_ns, start_ns, *_figures, body in rows]
+    points = read_points(conn, meta["id"], since_ns, until_ns)
+    points = points.take(points.present)
+    return [_row_dict(meta, t, s, v) for t, s, v in points.rows()]

@@ -1,0 +1,102 @@
+"""Step queries: one aggregate per step-aligned bucket, answered from the coarsest rollup tier
+that holds the bucket, else from raw points (chunks and unsealed tables).
+
+Buckets start at multiples of the step since the epoch and aggregate all their points; a bucket
+is answered by a tier when the step is a multiple of the tier's, the bucket ended before the
+series' sealing watermark, and it starts at or after the tier's oldest kept chunk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection
+
+from tradepulse_backend.store import chunks
+from tradepulse_backend.store.rollups import (
+    Aggregate,
+    Rollup,
+    combine,
+    concat,
+    from_points,
+    values_of,
+)
+from tradepulse_backend.store.series_math import changes_array
+
+NS = 10**9
+MAX_NS = 2**63 - 1
+STEP_LADDER_S = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                 43200, 86400, 172800, 604800)
+"""Steps `max_points` picks from: the smallest giving at most that many buckets."""
+
+
+def step_for(since_ns: int, until_ns: int, max_points: int) -> int:
+    """The step (ns) from the ladder that gives at most `max_points` buckets over the range
+    (a whole number of weeks beyond the ladder)."""
+    span = max(until_ns - since_ns, 0)
+    for seconds in STEP_LADDER_S:
+        step = seconds * NS
+        if _buckets(since_ns, until_ns, step) <= max_points:
+            return step
+    week = STEP_LADDER_S[-1] * NS
+    weeks = max(1, -(-span // (week * max(max_points - 1, 1))))
+    while _buckets(since_ns, until_ns, weeks * week) > max_points:
+        weeks += 1
+    return weeks * week
+
+
+def _buckets(since_ns: int, until_ns: int, step: int) -> int:
+    return until_ns // step - since_ns // step + 1
+
+
+def plan(conn: Connection, sid: int, since_ns: int, until_ns: int, step_ns: int
+         ) -> list[tuple[int, int, int | None]]:
+    """(low, high, tier or None for raw) segments covering the buckets of [since, until],
+    oldest first."""
+    first = since_ns // step_ns * step_ns
+    end = min(until_ns // step_ns * step_ns + step_ns, MAX_NS)
+    sealed_end = max(min(end, chunks.sealed_until(conn, sid) // step_ns * step_ns), first)
+    oldest = chunks.tier_oldest(conn, sid)
+    segments: list[tuple[int, int, int | None]] = []
+    high = sealed_end
+    for tier in chunks.ROLLUP_TIERS:
+        if step_ns % (tier * NS) or tier not in oldest:
+            continue
+        low = max(-(-oldest[tier] // step_ns) * step_ns, first)
+        if low < high:
+            segments.append((low, high, tier))
+            high = low
+    if first < high:
+        segments.append((first, high, None))
+    segments.reverse()
+    if sealed_end < end:
+        segments.append((sealed_end, end, None))
+    return segments
+
+
+def step_entries(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns: int,
+                 step_ns: int) -> Rollup:
+    """Rollup entries of `step_ns` buckets over [since, until] for one number series."""
+    parts = []
+    for low, high, tier in plan(conn, meta["id"], since_ns, until_ns, step_ns):
+        if tier is not None:
+            parts.append(combine(chunks.read_rollups(conn, meta["id"], tier, low, high),
+                                 step_ns))
+            continue
+        points = chunks.read_points(conn, meta["id"], low, high - 1)
+        valued = points.take(points.present)
+        before = chunks.point_before(conn, meta["id"], low)
+        previous = None if before is None else before[1:]
+        changes = changes_array(valued.starts, valued.values, kind=meta["kind"],
+                                temporality=meta["temporality"], monotonic=meta["monotonic"],
+                                previous=previous)
+        parts.append(from_points(valued.times, valued.values, changes, step_ns))
+    return concat(parts)
+
+
+def step_values(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns: int,
+                step_ns: int, aggregate: Aggregate | str) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket start times ns, aggregate values) of one number series."""
+    entries = step_entries(conn, meta, since_ns, until_ns, step_ns)
+    return entries.time_ns, values_of(entries, aggregate, step_ns)
