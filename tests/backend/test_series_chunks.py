@@ -183,30 +183,30 @@ def test_sealing_keeps_every_point_readable_and_empties_the_points_table(store):
     assert len(points) == 2001 and [late[0] / 1e6, 1234.5] in points
 
 
-@pytest.mark.parametrize("tier", [TIER_MINUTE, TIER_HOUR])
-def test_rollups_equal_a_numpy_reference_for_gauges_and_counters_with_resets(store, tier):
+def test_rollups_equal_a_numpy_reference_for_gauges_and_counters_with_resets(store):
     times, prices = _walk(6000, 2)
     ctimes, cstarts, counts = _counter_points(6000, 3)
     _write(store, "roll-bot", [_gauge("price", _rows(times, 0, prices)),
                                _counter("orders", _rows(ctimes, cstarts, counts))])
     store.seal(int(times[-1]) + 4 * HOUR)
-    step = tier * S
-    for name, (t, s, v), counter in (("price", (times, np.zeros_like(times), prices), False),
-                                     ("orders", (ctimes, cstarts, counts), True)):
-        with store.engine.connect() as conn:
-            entries = read_rollups(conn, _sid(store, name, "roll-bot"), tier, 0, 2**62)
-        reference = _reference(t, s, v, step, counter=counter)
-        assert entries.time_ns.tolist() == [e[0] for e in reference]
-        for column, index in (("first", 1), ("last", 2), ("min", 3), ("max", 4), ("count", 6)):
-            assert getattr(entries, column).tolist() == [e[index] for e in reference], column
-        for column, index in (("sum", 5), ("increase", 7)):
-            np.testing.assert_allclose(getattr(entries, column), [e[index] for e in reference],
-                                       rtol=1e-12, atol=1e-9, err_msg=column)
+    for tier in (TIER_MINUTE, TIER_HOUR):
+        for name, (t, s, v), counter in (
+                ("price", (times, np.zeros_like(times), prices), False),
+                ("orders", (ctimes, cstarts, counts), True)):
+            with store.engine.connect() as conn:
+                entries = read_rollups(conn, _sid(store, name, "roll-bot"), tier, 0, 2**62)
+            reference = _reference(t, s, v, tier * S, counter=counter)
+            assert entries.time_ns.tolist() == [e[0] for e in reference]
+            for column, index in (("first", 1), ("last", 2), ("min", 3), ("max", 4),
+                                  ("count", 6)):
+                assert getattr(entries, column).tolist() == [e[index] for e in reference]
+            for column, index in (("sum", 5), ("increase", 7)):
+                np.testing.assert_allclose(getattr(entries, column),
+                                           [e[index] for e in reference],
+                                           rtol=1e-12, atol=1e-9, err_msg=f"{name} {column}")
 
 
-@pytest.mark.parametrize("agg", ["last", "avg", "min", "max", "sum", "count", "increase",
-                                 "rate"])
-def test_step_queries_across_raw_1m_and_1h_tiers_equal_the_reference(store, agg):
+def test_step_queries_across_raw_1m_and_1h_tiers_equal_the_reference(store):
     """The oldest day only in the 1-minute tier (the 1-hour chunk before the boundary was
     dropped), the next hours in the 1-hour tier, the newest hours raw (not sealed)."""
     times, starts, counts = _counter_points(2 * 2880, 4)
@@ -217,14 +217,15 @@ def test_step_queries_across_raw_1m_and_1h_tiers_equal_the_reference(store, agg)
         10_000, now_ns=now, tiers=TierRetention(raw_days=10_000, minute_days=10_000,
                                                  hour_days=(now - BOUNDARY) / NS_PER_DAY))
     assert removed["chunks_1h"] == 1
-    result = queries.series_query(store, "orders", since_ns=T0, until_ns=int(times[-1]),
-                                  step_ns=HOUR, aggregate=agg)
     reference = _reference(times, starts, counts, HOUR, counter=True)
-    (series,) = result["series"]
-    assert [p[0] for p in series["points"]] == [e[0] / 1e6 for e in reference]
-    np.testing.assert_allclose([p[1] for p in series["points"]],
-                               _expected(reference, agg, HOUR), rtol=1e-12)
-    assert not result["truncated"]
+    for agg in ("last", "avg", "min", "max", "sum", "count", "increase", "rate"):
+        result = queries.series_query(store, "orders", since_ns=T0, until_ns=int(times[-1]),
+                                      step_ns=HOUR, aggregate=agg)
+        (series,) = result["series"]
+        assert [p[0] for p in series["points"]] == [e[0] / 1e6 for e in reference]
+        np.testing.assert_allclose([p[1] for p in series["points"]],
+                                   _expected(reference, agg, HOUR), rtol=1e-12, err_msg=agg)
+        assert not result["truncated"]
 
 
 def test_max_points_picks_a_step_with_at_most_that_many_points(store):
