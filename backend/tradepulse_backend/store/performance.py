@@ -7,13 +7,20 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import text
 
 from tradepulse import conventions as conv
 from tradepulse_backend.store.chunks import point_before, read_points
 from tradepulse_backend.store.queries import DISTRIBUTION_SQL, matching_series
 from tradepulse_backend.store.retention import first_id_at_or_after
-from tradepulse_backend.store.schema import performance_snapshots, performance_state, trades
+from tradepulse_backend.store.schema import (
+    SNAPSHOT_FIELDS,
+    performance_snapshots,
+    performance_state,
+    trades,
+)
+from tradepulse_backend.store.steps import step_for
 from tradepulse_backend.telemetry.otlp import distribution_from_body, trade_from_body
 from tradepulse_backend.telemetry.records import MetricKind, TradeRecord
 
@@ -23,10 +30,13 @@ if TYPE_CHECKING:
 
 def save(store: Store, snapshots: Sequence[dict[str, Any]],
          states: Sequence[dict[str, Any]]) -> None:
-    """Append snapshots and replace each service's state, in one transaction."""
+    """Append snapshots (their figures also as columns) and replace each service's state, in
+    one transaction."""
     with store.engine.begin() as conn:
         if snapshots:
-            conn.execute(performance_snapshots.insert(), list(snapshots))
+            conn.execute(performance_snapshots.insert(),
+                         [{**row, **snapshot_figures(json.loads(row["body"]))}
+                          for row in snapshots])
         for state in states:
             conn.execute(performance_state.delete().where(
                 performance_state.c.service_name == state["service_name"]))
@@ -109,6 +119,42 @@ def snapshot_history(store: Store, service: str, portfolio: str, since_ns: int,
             {"service": service, "portfolio": portfolio, "since": since_ns,
              "until": until_ns, "limit": limit}).all()
     return [(time_ns, json.loads(body)) for time_ns, body in rows]
+
+
+def field_history(store: Store, service: str, portfolio: str, field: str, since_ns: int,
+                  until_ns: int, limit: int, max_points: int | None = None
+                  ) -> tuple[np.ndarray, list[float | None]]:
+    """One snapshot figure over time, oldest first, read from its column: (times ns, values).
+
+    The newest `limit` snapshots in [since, until]; with `max_points`, thinned to the last
+    snapshot of each step-aligned bucket, the step chosen so at most `max_points` remain.
+    """
+    if field not in SNAPSHOT_FIELDS:
+        raise ValueError(f"field: unknown performance field {field!r}")
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            f"SELECT time_ns, {field} FROM (SELECT time_ns, {field} FROM performance_snapshots "
+            "WHERE service_name = :service AND portfolio = :portfolio AND time_ns >= :since "
+            "AND time_ns <= :until ORDER BY time_ns DESC LIMIT :limit) AS newest "
+            "ORDER BY time_ns"),
+            {"service": service, "portfolio": portfolio, "since": since_ns,
+             "until": until_ns, "limit": limit}).all()
+    times = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    values = [r[1] for r in rows]
+    if max_points is not None and times.size > max_points:
+        step = step_for(int(times[0]), int(times[-1]), max_points)
+        keys = times // step
+        last = np.flatnonzero(np.append(keys[1:] != keys[:-1], True))
+        times = times[last]
+        values = [values[i] for i in last.tolist()]
+    return times, values
+
+
+def snapshot_figures(body: dict[str, Any]) -> dict[str, float | None]:
+    """A snapshot's figures as column values: numbers, else None."""
+    return {name: float(value) if isinstance(value, int | float)
+            and not isinstance(value, bool) else None
+            for name in SNAPSHOT_FIELDS for value in (body.get(name),)}
 
 
 def raw_points(store: Store, names: Iterable[str], since_ns: int, until_ns: int,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import Connection, text
 
-from tradepulse_backend.store.chunks import point_before, read_points
+from tradepulse_backend.store.chunks import TIER_NAMES, point_before, read_points
 from tradepulse_backend.store.rollups import AGGREGATES, Aggregate
 from tradepulse_backend.store.series_math import deltas, finite, rates
 from tradepulse_backend.store.steps import step_for, step_values
@@ -420,3 +420,22 @@ def storage_counts(store: Store) -> dict[str, int]:
             "spans_written": conn.execute(text("SELECT MAX(id) FROM spans")).scalar() or 0,
             "logs_written": conn.execute(text("SELECT MAX(id) FROM logs")).scalar() or 0,
         }
+
+
+def tier_stats(store: Store) -> dict[str, dict[str, Any]]:
+    """Per storage tier: chunks, the raw samples they stand for, their compressed bytes and
+    bytes per sample (rollup tiers: per raw sample they summarize), plus the unsealed points
+    still in tables (`open`)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT tier, COUNT(*), SUM(count), SUM(LENGTH(body)) FROM series_chunks "
+            "GROUP BY tier ORDER BY tier")).all()
+        unsealed = sum(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0
+                       for table in ("points", "points_staging"))
+    found: dict[str, dict[str, Any]] = {}
+    for tier, chunk_count, samples, size in rows:
+        found[TIER_NAMES.get(tier, str(tier))] = {
+            "chunks": chunk_count, "samples": int(samples or 0), "bytes": int(size or 0),
+            "bytes_per_sample": round(size / samples, 3) if samples else None}
+    found["open"] = {"points": unsealed}
+    return found
