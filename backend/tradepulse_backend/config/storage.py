@@ -35,7 +35,7 @@ class RetentionConfig(BaseModel):
     """How long each storage tier keeps number points: raw points, 1-minute and 1-hour
     rollups. `performance_monitor.metrics_retention_days`, when set, sets `raw`."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     raw: Days = Field(7, description="Days raw points are kept (chunk-granular).")
     one_minute: Days = Field(90, alias="1m", description="Days 1-minute rollups are kept.")

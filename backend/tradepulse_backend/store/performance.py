@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import text
 
 from tradepulse import conventions as conv
-from tradepulse_backend.store.chunks import point_before, read_points
+from tradepulse_backend.store.chunks import point_before, read_points, sealed_until
 from tradepulse_backend.store.queries import DISTRIBUTION_SQL, matching_series
 from tradepulse_backend.store.retention import first_id_at_or_after
 from tradepulse_backend.store.schema import (
@@ -20,7 +20,7 @@ from tradepulse_backend.store.schema import (
     performance_state,
     trades,
 )
-from tradepulse_backend.store.steps import step_for
+from tradepulse_backend.store.steps import sealed_entries, step_for
 from tradepulse_backend.telemetry.otlp import distribution_from_body, trade_from_body
 from tradepulse_backend.telemetry.records import MetricKind, TradeRecord
 
@@ -158,14 +158,44 @@ def snapshot_figures(body: dict[str, Any]) -> dict[str, float | None]:
 
 
 def raw_points(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
-               service: str | None = None) -> list[dict[str, Any]]:
+               service: str | None = None, *, unsealed_only: bool = False
+               ) -> list[dict[str, Any]]:
     """Stored points of the named metrics in [since, until], oldest first, with what the
-    monitor needs to read them: service, attributes, kind, temporality, start time."""
+    monitor needs to read them: service, attributes, kind, temporality, start time. With
+    `unsealed_only`, a number series' points start at its sealing watermark (the part
+    `sealed_history` does not cover)."""
     found: list[dict[str, Any]] = []
     with store.engine.connect() as conn:
         for meta in matching_series(conn, sorted(names), service):
-            found.extend(_series_rows(conn, meta, since_ns, until_ns))
+            since = since_ns
+            if unsealed_only and meta["kind"] not in _HISTOGRAM_KINDS:
+                since = max(since_ns, sealed_until(conn, meta["id"]))
+            found.extend(_series_rows(conn, meta, since, until_ns))
     found.sort(key=lambda row: row["time_ns"])
+    return found
+
+
+def sealed_history(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
+                   service: str | None = None) -> list[dict[str, Any]]:
+    """Per number series of the named metrics: its rollup entries (minute resolution where
+    kept) over [since, its watermark), and the last sealed point before the watermark, so a
+    reader continues with `raw_points(..., unsealed_only=True)` where the entries end.
+
+    Each item: {"series": row dict without time and value, "entries": Rollup,
+    "last": row dict of the last sealed point or None}.
+    """
+    found = []
+    with store.engine.connect() as conn:
+        for meta in matching_series(conn, sorted(names), service):
+            if meta["kind"] in _HISTOGRAM_KINDS:
+                continue
+            end = min(sealed_until(conn, meta["id"]), until_ns + 1)
+            if end <= since_ns:
+                continue
+            entries = sealed_entries(conn, meta["id"], since_ns, end)
+            last = point_before(conn, meta["id"], end)
+            found.append({"series": _row_dict(meta, 0, 0, None), "entries": entries,
+                          "last": _row_dict(meta, *last) if last is not None else None})
     return found
 
 

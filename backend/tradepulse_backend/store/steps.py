@@ -100,3 +100,17 @@ def step_values(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns:
     """(bucket start times ns, aggregate values) of one number series."""
     entries = step_entries(conn, meta, since_ns, until_ns, step_ns)
     return entries.time_ns, values_of(entries, aggregate, step_ns)
+
+
+def sealed_entries(conn: Connection, sid: int, since_ns: int, until_ns: int) -> Rollup:
+    """The finest rollup entries kept for [since, until): 1-minute ones where that tier still
+    holds them, 1-hour ones before (a history at minute resolution in bounded memory)."""
+    oldest = chunks.tier_oldest(conn, sid)
+    minute_from = max(oldest.get(chunks.TIER_MINUTE, until_ns), since_ns)
+    parts = []
+    if chunks.TIER_HOUR in oldest and since_ns < minute_from:
+        hours = chunks.read_rollups(conn, sid, chunks.TIER_HOUR, since_ns, minute_from)
+        parts.append(hours)
+    if minute_from < until_ns:
+        parts.append(chunks.read_rollups(conn, sid, chunks.TIER_MINUTE, minute_from, until_ns))
+    return concat(parts)
