@@ -209,13 +209,17 @@ def _portfolio(row: dict[str, Any]) -> str:
 
 def _return_figures(rows: list[dict[str, Any]], sealed: list[dict[str, Any]],
                     monitor: PerformanceMonitor) -> dict[str, Any]:
-    values = [h["entries"] for h in sealed if h["series"]["name"] == conv.METRIC_PORTFOLIO_VALUE]
+    values = [h for h in sealed if h["series"]["name"] == conv.METRIC_PORTFOLIO_VALUE
+              and len(h["entries"])]
     raw = [(r["time_ns"], r["value"]) for r in rows
            if r["name"] == conv.METRIC_PORTFOLIO_VALUE]
+    # Each sealed bucket's close at its end, and the first bucket's opening value at its start.
     times = np.concatenate([np.array([t for t, _ in raw], dtype=np.int64),
-                            *(e.time_ns for e in values)])
+                            *(np.concatenate((h["entries"].time_ns[:1], h["ends"]))
+                              for h in values)])
     amounts = np.concatenate([np.array([v for _, v in raw], dtype=np.float64),
-                              *(e.last for e in values)])
+                              *(np.concatenate((h["entries"].first[:1], h["entries"].last))
+                                for h in values)])
     if times.size == 0:
         return {}
     order = np.argsort(times, kind="stable")
@@ -226,9 +230,8 @@ def _return_figures(rows: list[dict[str, Any]], sealed: list[dict[str, Any]],
     flow_rows = [r for r in rows if r["name"] == conv.METRIC_PORTFOLIO_CASH_FLOW]
     flow_times, flow_amounts = _flow_increases(flow_rows, [h["last"] for h in flow_series
                                                            if h["last"] is not None])
-    sealed_flows = [h["entries"] for h in flow_series]
-    flow_times = np.concatenate([flow_times, *(e.time_ns for e in sealed_flows)])
-    flow_amounts = np.concatenate([flow_amounts, *(e.increase for e in sealed_flows)])
+    flow_times = np.concatenate([flow_times, *(h["ends"] for h in flow_series)])
+    flow_amounts = np.concatenate([flow_amounts, *(h["entries"].increase for h in flow_series)])
     flows = align_flows(times, flow_times, flow_amounts)
     return recompute(times, amounts, flows, monitor.settings, monitor.calendar)
 

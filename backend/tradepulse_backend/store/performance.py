@@ -181,8 +181,9 @@ def sealed_history(store: Store, names: Iterable[str], since_ns: int, until_ns: 
     kept) over [since, its watermark), and the last sealed point before the watermark, so a
     reader continues with `raw_points(..., unsealed_only=True)` where the entries end.
 
-    Each item: {"series": row dict without time and value, "entries": Rollup,
-    "last": row dict of the last sealed point or None}.
+    Each item: {"series": row dict without time and value, "entries": Rollup, "ends": the
+    time each entry's last value stands for, "last": row dict of the last sealed point or
+    None}.
     """
     found = []
     with store.engine.connect() as conn:
@@ -192,9 +193,10 @@ def sealed_history(store: Store, names: Iterable[str], since_ns: int, until_ns: 
             end = min(sealed_until(conn, meta["id"]), until_ns + 1)
             if end <= since_ns:
                 continue
-            entries = sealed_entries(conn, meta["id"], since_ns, end)
+            entries, ends = sealed_entries(conn, meta["id"], since_ns, end)
             last = point_before(conn, meta["id"], end)
             found.append({"series": _row_dict(meta, 0, 0, None), "entries": entries,
+                          "ends": ends,
                           "last": _row_dict(meta, *last) if last is not None else None})
     return found
 

@@ -102,15 +102,24 @@ def step_values(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns:
     return entries.time_ns, values_of(entries, aggregate, step_ns)
 
 
-def sealed_entries(conn: Connection, sid: int, since_ns: int, until_ns: int) -> Rollup:
+def sealed_entries(conn: Connection, sid: int, since_ns: int, until_ns: int
+                   ) -> tuple[Rollup, np.ndarray]:
     """The finest rollup entries kept for [since, until): 1-minute ones where that tier still
-    holds them, 1-hour ones before (a history at minute resolution in bounded memory)."""
+    holds them, 1-hour ones before (a history at minute resolution in bounded memory); the
+    first entry is the bucket holding `since`. Also each entry's end (bucket start + step - 1
+    ns), the time its `last` value and `increase` stand for."""
     oldest = chunks.tier_oldest(conn, sid)
-    minute_from = max(oldest.get(chunks.TIER_MINUTE, until_ns), since_ns)
-    parts = []
+    minute = chunks.TIER_MINUTE * NS
+    minute_from = max(oldest.get(chunks.TIER_MINUTE, until_ns), since_ns // minute * minute)
+    parts, ends = [], []
     if chunks.TIER_HOUR in oldest and since_ns < minute_from:
-        hours = chunks.read_rollups(conn, sid, chunks.TIER_HOUR, since_ns, minute_from)
+        hour = chunks.TIER_HOUR * NS
+        hours = chunks.read_rollups(conn, sid, chunks.TIER_HOUR, since_ns // hour * hour,
+                                    minute_from)
         parts.append(hours)
+        ends.append(hours.time_ns + (hour - 1))
     if minute_from < until_ns:
-        parts.append(chunks.read_rollups(conn, sid, chunks.TIER_MINUTE, minute_from, until_ns))
-    return concat(parts)
+        minutes = chunks.read_rollups(conn, sid, chunks.TIER_MINUTE, minute_from, until_ns)
+        parts.append(minutes)
+        ends.append(minutes.time_ns + (minute - 1))
+    return concat(parts), (np.concatenate(ends) if ends else np.empty(0, np.int64))
