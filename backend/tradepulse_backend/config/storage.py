@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from tradepulse_backend.clock import duration_ns
 
@@ -56,4 +56,11 @@ class ChunkConfig(BaseModel):
         5000, ge=1, description="Series windows sealed per run, so a backfill after an "
                                 "upgrade proceeds in the background in bounded steps.")
     journal_size_limit: int = Field(
-        64 * 2**20, ge=0, description="Bytes the SQLite WAL is truncated to after a checkpoint.")
+        8 * 2**20, ge=0, description="Bytes the SQLite WAL is truncated to after a checkpoint.")
+
+    @field_validator("window")
+    @classmethod
+    def _whole_hours(cls, value: float) -> float:
+        if value % 3600 or value > 86_400:
+            raise ValueError("a whole number of hours, at most 86400 seconds")
+        return value

@@ -113,7 +113,11 @@ class Store:
         compaction worker's job); returns how many series windows were sealed."""
         self.compact()
         with self._maintenance:
-            return chunks.seal(self, now_ns, self.chunk_settings)
+            sealed = chunks.seal(self, now_ns, self.chunk_settings)
+        if sealed:
+            with self.engine.connect() as conn:
+                self.dialect.release_free_pages(conn)
+        return sealed
 
     def append_points(self, series_id: int, times_ns, starts_ns, values) -> int:
         """Bulk-load a series' history straight into sealed chunks and rollups (arrays of

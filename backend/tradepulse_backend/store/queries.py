@@ -35,6 +35,9 @@ class SeriesFunction(StrEnum):
 
 FUNCTIONS = tuple(SeriesFunction)
 MAX_POINTS = 10_000
+"""Points a series read returns when no limit is given."""
+MAX_LIMIT = 1_000_000
+"""The largest limit a series read takes (a month of 10-second points in one response)."""
 
 
 def services(store: Store) -> list[dict[str, Any]]:

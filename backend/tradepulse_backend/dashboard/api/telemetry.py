@@ -121,7 +121,7 @@ def metrics():
             aggregate=params.choice(args, "agg", Aggregate, None),
             max_points=max_points,
             limit=params.integer(args, "limit", default=queries.MAX_POINTS, low=1,
-                                 high=queries.MAX_POINTS),
+                                 high=queries.MAX_LIMIT),
             cursor=args.get("cursor"),
             columnar=params.choice(args, "format", SeriesFormat, SeriesFormat.ROWS)
             is SeriesFormat.COLUMNAR,

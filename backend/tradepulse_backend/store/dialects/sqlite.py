@@ -11,7 +11,7 @@ from sqlalchemy.dialects import sqlite
 
 from tradepulse_backend.store.dialects.base import Dialect
 
-JOURNAL_SIZE_LIMIT = 64 * 2**20
+JOURNAL_SIZE_LIMIT = 8 * 2**20
 """Bytes the WAL file is truncated to after a checkpoint (else it stays at its peak size)."""
 NEW_DATABASE_PRAGMAS = ("PRAGMA auto_vacuum=INCREMENTAL",)
 """Only before the first table exists: a new database frees retention's pages on request."""
@@ -58,6 +58,9 @@ class SQLiteDialect(Dialect):
 
     def checkpoint(self, connection: Connection) -> None:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def release_free_pages(self, connection: Connection) -> None:
+        connection.exec_driver_sql("PRAGMA incremental_vacuum")
 
     def reclaim(self, connection: Connection) -> None:
         """Free pages back to the file system (databases created with incremental
