@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bench import bench_ingest, bench_performance_incremental, bench_performance_stats, bench_traced
+from bench import (
+    bench_ingest,
+    bench_performance_incremental,
+    bench_performance_stats,
+    bench_storage,
+    bench_traced,
+)
 
 
 def main() -> None:
@@ -11,6 +17,8 @@ def main() -> None:
     print(bench_performance_incremental.format_result(bench_performance_incremental.run()),
           flush=True)
     for line in bench_ingest.report(bench_ingest.run()):
+        print(line, flush=True)
+    for line in bench_storage.report(bench_storage.run()):
         print(line, flush=True)
 
 
