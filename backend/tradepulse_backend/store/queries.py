@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import Connection, text
 
@@ -176,7 +177,7 @@ def _aggregate_for(function: SeriesFunction, aggregate: Aggregate | str | None) 
 
 def _series_data(conn: Connection, meta: dict[str, Any], since: int, until: int,
                  function: SeriesFunction, step_ns: int | None, aggregate: Aggregate | None,
-                 limit: int, *, resumed: bool) -> tuple[list, list, int | None]:
+                 limit: int, *, resumed: bool) -> tuple[Any, Any, int | None]:
     """(times ns, values, where to resume or None) of one series, at most `limit` points."""
     distribution = MetricKind(meta["kind"]).is_distribution
     if distribution:
@@ -186,16 +187,11 @@ def _series_data(conn: Connection, meta: dict[str, Any], since: int, until: int,
         return _distribution_data(conn, meta, since, until, function, limit)
     if step_ns is not None:
         times, values = step_values(conn, meta, since, until, step_ns, aggregate)
-        times, values = times.tolist(), values.tolist()
-        if len(times) > limit:
-            return times[:limit], values[:limit], times[limit]
-        return times, values, None
-    points = read_points(conn, meta["id"], since, until)
-    if function is SeriesFunction.VALUE:
-        times = points.times.tolist()
-        values = [v if p else None for v, p in zip(points.values.tolist(),
-                                                    points.present.tolist(), strict=True)]
+    elif function is SeriesFunction.VALUE:
+        points = read_points(conn, meta["id"], since, until)
+        times, values = points.times, np.where(points.present, points.values, np.nan)
     else:
+        points = read_points(conn, meta["id"], since, until)
         rows = points.rows()
         if resumed:
             previous = point_before(conn, meta["id"], since)
@@ -203,10 +199,10 @@ def _series_data(conn: Connection, meta: dict[str, Any], since: int, until: int,
         shape = {"kind": meta["kind"], "temporality": meta["temporality"],
                  "monotonic": meta["monotonic"]}
         pairs = (deltas if function is SeriesFunction.DELTA else rates)(rows, **shape)
-        times = [t for t, _ in pairs if t >= since]
-        values = [v for t, v in pairs if t >= since]
+        times = np.array([t for t, _ in pairs if t >= since], dtype=np.int64)
+        values = np.array([v for t, v in pairs if t >= since], dtype=np.float64)
     if len(times) > limit:
-        return times[:limit], values[:limit], times[limit]
+        return times[:limit], values[:limit], int(times[limit])
     return times, values, None
 
 
@@ -234,9 +230,16 @@ def _series_header(meta: dict[str, Any], function: SeriesFunction) -> dict[str, 
     }
 
 
-def _shape(times: list[int], values: list, columnar: bool) -> Any:
-    t = [time / 1e6 for time in times]
-    v = [value if isinstance(value, dict) else finite(value) for value in values]
+def _shape(times, values, columnar: bool) -> Any:
+    """Points as JSON wants them: unix ms, and null for a missing or non-finite value."""
+    if isinstance(values, np.ndarray):
+        t = (np.asarray(times, dtype=np.int64) / 1e6).tolist()
+        v = values.tolist()
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            v[i] = None
+    else:
+        t = [time / 1e6 for time in times]
+        v = [value if isinstance(value, dict) else finite(value) for value in values]
     if columnar:
         return {"t": t, "v": v}
     return [[a, b] for a, b in zip(t, v, strict=True)]

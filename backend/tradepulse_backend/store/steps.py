@@ -76,8 +76,9 @@ def plan(conn: Connection, sid: int, since_ns: int, until_ns: int, step_ns: int
 
 
 def step_entries(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns: int,
-                 step_ns: int) -> Rollup:
-    """Rollup entries of `step_ns` buckets over [since, until] for one number series."""
+                 step_ns: int, *, increases: bool = True) -> Rollup:
+    """Rollup entries of `step_ns` buckets over [since, until] for one number series
+    (`increases` False: their increase column may be left incomplete, saving a lookup)."""
     parts = []
     for low, high, tier in plan(conn, meta["id"], since_ns, until_ns, step_ns):
         if tier is not None:
@@ -86,7 +87,7 @@ def step_entries(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns
             continue
         points = chunks.read_points(conn, meta["id"], low, high - 1)
         valued = points.take(points.present)
-        before = chunks.point_before(conn, meta["id"], low)
+        before = chunks.point_before(conn, meta["id"], low) if increases else None
         previous = None if before is None else before[1:]
         changes = changes_array(valued.starts, valued.values, kind=meta["kind"],
                                 temporality=meta["temporality"], monotonic=meta["monotonic"],
@@ -98,7 +99,8 @@ def step_entries(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns
 def step_values(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns: int,
                 step_ns: int, aggregate: Aggregate | str) -> tuple[np.ndarray, np.ndarray]:
     """(bucket start times ns, aggregate values) of one number series."""
-    entries = step_entries(conn, meta, since_ns, until_ns, step_ns)
+    needs = Aggregate(aggregate) in (Aggregate.INCREASE, Aggregate.RATE)
+    entries = step_entries(conn, meta, since_ns, until_ns, step_ns, increases=needs)
     return entries.time_ns, values_of(entries, aggregate, step_ns)
 
 
