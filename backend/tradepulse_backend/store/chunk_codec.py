@@ -135,7 +135,7 @@ def _cost(zigzagged: np.ndarray) -> int:
 
 
 def _encode_float(values: np.ndarray) -> tuple[bytes, bytes]:
-    scale = _decimal_scale(values)
+    scale = decimal_scale(values)
     if scale is not None:
         ints = np.rint(values * _POW10[scale]).astype(np.int64)
         return _encode_int(ints, FLOAT, scale=scale)
@@ -146,7 +146,7 @@ def _encode_float(values: np.ndarray) -> tuple[bytes, bytes]:
     return _COLUMN.pack(FLOAT, Mode.FLOAT_XOR, width, 0, base, 0), planes
 
 
-def _decimal_scale(values: np.ndarray) -> int | None:
+def decimal_scale(values: np.ndarray) -> int | None:
     """The fewest decimals k with every value exactly int/10**k (bits compared), else None."""
     if values.size == 0:
         return None

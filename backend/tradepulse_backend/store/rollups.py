@@ -84,8 +84,26 @@ def _from_points(keys, values, changes, starts, ends) -> Rollup:
     return Rollup(
         time_ns=keys[starts].astype(np.int64), first=values[starts], last=values[ends],
         min=np.minimum.reduceat(values, starts), max=np.maximum.reduceat(values, starts),
-        sum=np.add.reduceat(values, starts), count=(ends - starts + 1).astype(np.int64),
-        increase=np.add.reduceat(changes, starts))
+        sum=_decimal_sums(values, starts), count=(ends - starts + 1).astype(np.int64),
+        increase=_decimal_sums(changes, starts))
+
+
+def _decimal_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums per bucket; when every value is a decimal of k places (prices in cents, counts),
+    summed exactly in integers of 10**-k, so the result is a k-place decimal too (the
+    correctly rounded true sum, which also compresses like the values do)."""
+    scale = chunk_codec.decimal_scale(np.round(values, chunk_codec.MAX_DECIMALS))
+    if scale is None:
+        return np.add.reduceat(values, starts)
+    factor = 10.0 ** scale
+    scaled = values * factor
+    ints = np.rint(scaled)
+    if not np.all(np.abs(scaled - ints) <= 1e-6) or not np.all(np.abs(ints) < 2.0 ** 52):
+        return np.add.reduceat(values, starts)
+    sums = np.add.reduceat(ints.astype(np.int64), starts)
+    if not np.all(np.abs(sums) < 2**53):
+        return np.add.reduceat(values, starts)
+    return sums.astype(np.float64) / factor
 
 
 def combine(entries: Rollup, step_ns: int) -> Rollup:
