@@ -294,3 +294,43 @@ def test_latest_values_come_from_one_table_kept_at_write_time(store):
     assert found[0]["time_unix_ms"] == (T0 + 2 * S) / 1e6
     assert [f["value"] for f in queries.latest_values(store, service="last-bot",
                                                       names=["cash"])] == [7.5]
+
+
+def _histogram(name, points, bounds):
+    """points: (time, start, bucket counts) of a cumulative explicit-bucket histogram."""
+    return m.Metric(name=name, histogram=m.Histogram(
+        aggregation_temporality=m.AGGREGATION_TEMPORALITY_CUMULATIVE,
+        data_points=[m.HistogramDataPoint(
+            time_unix_nano=t, start_time_unix_nano=s, count=int(sum(c)),
+            sum=float(sum(c)) * 0.5, min=0.01, max=2.0, explicit_bounds=bounds,
+            bucket_counts=[int(x) for x in c]) for t, s, c in points]))
+
+
+def test_histogram_rollups_and_steps_equal_a_reference_with_resets(store):
+    rng = np.random.default_rng(12)
+    n, bounds = 1500, [0.1, 0.5, 1.0]
+    times = T0 + np.arange(n, dtype=np.int64) * 30 * S
+    counts = np.cumsum(rng.integers(0, 3, (n, 4)), axis=0)
+    starts = np.full(n, T0 - S, dtype=np.int64)
+    counts[n // 2:] -= counts[n // 2] - rng.integers(0, 2, 4)  # the process restarted
+    starts[n // 2:] = times[n // 2] - S
+    _write(store, "hist-bot", [_histogram("latency", list(zip(
+        times.tolist(), starts.tolist(), counts.tolist(), strict=True)), bounds)], batch=500)
+    store.seal(int(times[-1]) - 2 * HOUR)
+    reference: dict[int, np.ndarray] = {}
+    for i in range(1, n):
+        reset = starts[i] != starts[i - 1] or counts[i].sum() < counts[i - 1].sum()
+        change = counts[i] if reset else counts[i] - counts[i - 1]
+        key = int(times[i]) // HOUR * HOUR
+        reference[key] = reference.get(key, np.zeros(4)) + change
+    reference.setdefault(int(times[0]) // HOUR * HOUR, np.zeros(4))
+    result = queries.series_query(store, "latency", since_ns=T0, until_ns=int(times[-1]),
+                                  step_ns=HOUR)
+    points = result["series"][0]["points"]
+    assert [p[0] for p in points] == [k / 1e6 for k in sorted(reference)]
+    for (_, value), key in zip(points, sorted(reference), strict=True):
+        assert value["bucket_counts"] == reference[key].tolist()
+        assert value["count"] == reference[key].sum() and value["bounds"] == bounds
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM series_chunks WHERE flags = 4").scalar() >= 2

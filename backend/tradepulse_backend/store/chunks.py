@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Connection, text
 
-from tradepulse_backend.store import chunk_codec
+from tradepulse_backend.store import chunk_codec, histogram_rollups
 from tradepulse_backend.store.rollups import Rollup, from_points, replace_range
 from tradepulse_backend.store.series_math import changes_array
 from tradepulse_backend.telemetry.records import MetricKind
@@ -34,7 +34,7 @@ ROLLUP_TIERS = (TIER_HOUR, TIER_MINUTE)
 TIER_NAMES = {TIER_RAW: "raw", TIER_MINUTE: "1m", TIER_HOUR: "1h"}
 ROLLUP_WINDOW_NS = {TIER_MINUTE: DAY_NS, TIER_HOUR: 30 * DAY_NS}
 MAX_RAW_WINDOW_NS = DAY_NS
-FLAG_STARTS, FLAG_NULLS = 1, 2
+FLAG_STARTS, FLAG_NULLS, FLAG_HISTOGRAM = 1, 2, 4
 _NUMBER_KINDS = frozenset({MetricKind.GAUGE, MetricKind.SUM})
 
 
@@ -232,9 +232,12 @@ def seal(store: Store, now_ns: int, settings: ChunkSettings) -> int:
             "SELECT id, kind, temporality, monotonic FROM series ORDER BY id"))}
     sealed = 0
     for sid, meta in metas.items():
-        if meta.kind not in _NUMBER_KINDS:
+        if meta.kind == MetricKind.HISTOGRAM:
+            done, finished = _seal_histograms(store, meta, boundary, window, budget - sealed)
+        elif meta.kind in _NUMBER_KINDS:
+            done, finished = _seal_series(store, meta, boundary, window, budget - sealed)
+        else:
             continue
-        done, finished = _seal_series(store, meta, boundary, window, budget - sealed)
         sealed += done
         if finished:
             with store.engine.begin() as conn:
@@ -267,6 +270,73 @@ def _seal_series(store: Store, meta, boundary: int, window: int, budget: int
             _advance_watermark(conn, meta.id, start + window)
         sealed += 1
         after = start + window
+
+
+def _seal_histograms(store: Store, meta, boundary: int, window: int, budget: int
+                     ) -> tuple[int, bool]:
+    """Build the rollup entries of this histogram series' windows between its watermark and
+    `boundary` (its points stay in `distribution_points`); (windows done, all of them)."""
+    sealed = 0
+    with store.engine.connect() as conn:
+        after = sealed_until(conn, meta.id)
+    while True:
+        with store.engine.connect() as conn:
+            first = conn.execute(text(
+                "SELECT MIN(time_ns) FROM distribution_points WHERE series_id = :sid "
+                "AND time_ns >= :after AND time_ns < :boundary"),
+                {"sid": meta.id, "after": after, "boundary": boundary}).scalar()
+        if first is None:
+            return sealed, True
+        if sealed >= budget:
+            return sealed, False
+        start = first // window * window
+        with store.engine.begin() as conn:
+            points = histogram_rollups.read_points(conn, meta.id, start, start + window)
+            if points is not None:
+                previous = histogram_rollups.point_before(conn, meta.id, start)
+                for tier in ROLLUP_TIERS:
+                    entries = histogram_rollups.from_points(points, meta.temporality, previous,
+                                                            tier * NS)
+                    _merge_histogram_rollups(conn, meta.id, tier, start, start + window,
+                                             entries)
+            _advance_watermark(conn, meta.id, start + window)
+        sealed += 1
+        after = start + window
+
+
+def _merge_histogram_rollups(conn: Connection, sid: int, tier: int, start: int, end: int,
+                             entries) -> None:
+    window = ROLLUP_WINDOW_NS[tier]
+    chunk_start = start // window * window
+    found = conn.execute(text(
+        "SELECT body FROM series_chunks WHERE series_id = :sid AND tier = :tier "
+        "AND start_ns = :start"), {"sid": sid, "tier": tier, "start": chunk_start}).scalar()
+    old = (histogram_rollups.HistogramRollup.decode(bytes(found)) if found is not None
+           else histogram_rollups.HistogramRollup.empty(entries.bounds))
+    merged = histogram_rollups.replace_range(old, entries, start, end)
+    if len(merged) == 0:
+        return
+    _upsert_chunk(conn, sid, tier, chunk_start, {
+        "min_time_ns": int(merged.time_ns[0]), "max_time_ns": int(merged.time_ns[-1]),
+        "count": int(merged.count.sum()), "first_value": None, "last_value": None,
+        "min_value": _number(np.fmin.reduce(merged.min, keepdims=True)),
+        "max_value": _number(np.fmax.reduce(merged.max, keepdims=True)), "start_time_ns": None,
+        "flags": FLAG_HISTOGRAM, "body": merged.encode()})
+
+
+def read_histogram_rollups(conn: Connection, sid: int, tier: int, since_ns: int,
+                           until_ns: int):
+    """Histogram entries of one tier whose bucket starts in [since, until)."""
+    window = ROLLUP_WINDOW_NS[tier]
+    parts = []
+    for (body,) in conn.execute(text(
+            "SELECT body FROM series_chunks WHERE series_id = :sid AND tier = :tier "
+            "AND start_ns > :low AND start_ns < :until ORDER BY start_ns"),
+            {"sid": sid, "tier": tier, "low": since_ns - window, "until": until_ns}):
+        entries = histogram_rollups.HistogramRollup.decode(bytes(body))
+        parts.append(entries.take((entries.time_ns >= since_ns)
+                                  & (entries.time_ns < until_ns)))
+    return histogram_rollups.concat(parts)
 
 
 def _seal_window(conn: Connection, meta, start: int, end: int) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from tradepulse_backend.store.chunks import TIER_NAMES, point_before, read_points
 from tradepulse_backend.store.rollups import AGGREGATES, Aggregate
 from tradepulse_backend.store.series_math import deltas, finite, rates
-from tradepulse_backend.store.steps import step_for, step_values
+from tradepulse_backend.store.steps import histogram_steps, step_for, step_values
 from tradepulse_backend.telemetry.otlp import log_dict, span_dict
 from tradepulse_backend.telemetry.records import MetricKind
 
@@ -181,10 +181,16 @@ def _series_data(conn: Connection, meta: dict[str, Any], since: int, until: int,
     """(times ns, values, where to resume or None) of one series, at most `limit` points."""
     distribution = MetricKind(meta["kind"]).is_distribution
     if distribution:
-        if step_ns is not None:
-            raise ValueError(f"{meta['name']} is a {meta['kind']}: step queries aggregate "
-                             "gauges and sums; ask for its raw points")
-        return _distribution_data(conn, meta, since, until, function, limit)
+        if step_ns is None:
+            return _distribution_data(conn, meta, since, until, function, limit)
+        if meta["kind"] != MetricKind.HISTOGRAM:
+            raise ValueError(f"{meta['name']} is a {meta['kind']}: step queries cover gauges, "
+                             "sums and explicit-bucket histograms; ask for its raw points")
+        entries = histogram_steps(conn, meta, since, until, step_ns)
+        times, values = entries.time_ns, entries.to_values()
+        if len(times) > limit:
+            return times[:limit], values[:limit], int(times[limit])
+        return times, values, None
     if step_ns is not None:
         times, values = step_values(conn, meta, since, until, step_ns, aggregate)
     elif function is SeriesFunction.VALUE:
@@ -429,13 +435,13 @@ def storage_counts(store: Store) -> dict[str, int]:
 
 
 def tier_stats(store: Store) -> dict[str, dict[str, Any]]:
-    """Per storage tier: chunks, the raw samples they stand for, their compressed bytes and
-    bytes per sample (rollup tiers: per raw sample they summarize), plus the unsealed points
-    still in tables (`open`)."""
+    """Per storage tier of number series: chunks, the raw samples they stand for, their
+    compressed bytes and bytes per sample (rollup tiers: per raw sample they summarize), plus
+    the unsealed points still in tables (`open`)."""
     with store.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT tier, COUNT(*), SUM(count), SUM(LENGTH(body)) FROM series_chunks "
-            "GROUP BY tier ORDER BY tier")).all()
+            "WHERE flags < 4 GROUP BY tier ORDER BY tier")).all()
         unsealed = sum(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0
                        for table in ("points", "points_staging"))
     found: dict[str, dict[str, Any]] = {}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
-from tradepulse_backend.store import chunks
+from tradepulse_backend.store import chunks, histogram_rollups
 from tradepulse_backend.store.rollups import (
     Aggregate,
     Rollup,
@@ -125,3 +125,21 @@ def sealed_entries(conn: Connection, sid: int, since_ns: int, until_ns: int
         parts.append(minutes)
         ends.append(minutes.time_ns + (minute - 1))
     return concat(parts), (np.concatenate(ends) if ends else np.empty(0, np.int64))
+
+
+def histogram_steps(conn: Connection, meta: dict[str, Any], since_ns: int, until_ns: int,
+                    step_ns: int) -> histogram_rollups.HistogramRollup:
+    """Merged histograms of `step_ns` buckets over [since, until] for one explicit-bucket
+    histogram series: rollup tiers where they hold the bucket, else its points."""
+    parts = []
+    for low, high, tier in plan(conn, meta["id"], since_ns, until_ns, step_ns):
+        if tier is not None:
+            parts.append(histogram_rollups.combine(
+                chunks.read_histogram_rollups(conn, meta["id"], tier, low, high), step_ns))
+            continue
+        points = histogram_rollups.read_points(conn, meta["id"], low, high)
+        if points is not None:
+            previous = histogram_rollups.point_before(conn, meta["id"], low)
+            parts.append(histogram_rollups.from_points(points, meta["temporality"], previous,
+                                                       step_ns))
+    return histogram_rollups.concat(parts)
