@@ -18,7 +18,8 @@ from tests.support import InProcessApp
 from tradepulse import conventions as conv
 from tradepulse_backend.ingest.decode import decode_request
 from tradepulse_backend.performance import reports
-from tradepulse_backend.performance.history import recompute
+from tradepulse_backend.performance.history import execution_figures, recompute
+from tradepulse_backend.store import performance as stored
 from tradepulse_backend.store import queries
 
 S = 10**9
@@ -81,6 +82,17 @@ def test_a_90_day_summary_and_report_run_in_bounded_memory(running):
                         values[1:])
     store.append_points(ids[conv.METRIC_PORTFOLIO_CASH_FLOW], times[1:], starts[1:], flows[1:])
     store.append_points(ids[conv.METRIC_ORDERS], times[1:], starts[1:], orders[1:])
+    hourly = times[::360]
+    latency = np.cumsum(rng.integers(0, 5, (hourly.size, 5)), axis=0)
+    request = ExportMetricsServiceRequest.FromString(metrics_request(SERVICE, [m.Metric(
+        name=conv.METRIC_ORDER_DURATION, unit="s", histogram=m.Histogram(
+            aggregation_temporality=m.AGGREGATION_TEMPORALITY_CUMULATIVE,
+            data_points=[m.HistogramDataPoint(
+                time_unix_nano=t, start_time_unix_nano=start, count=int(c.sum()),
+                sum=float(c.sum()) * 0.01, explicit_bounds=[0.001, 0.005, 0.01, 0.05],
+                bucket_counts=c.tolist()) for t, c in zip(hourly.tolist(), latency,
+                                                          strict=True)]))]))
+    store.writer.write([decode_request("metrics", request)])
     store.seal(now + 86_400 * S)
     monitor = running.backend.performance
 
@@ -107,3 +119,8 @@ def test_a_90_day_summary_and_report_run_in_bounded_memory(running):
     assert figures["max_drawdown"] >= reference["max_drawdown"] - 1e-12
     assert inside.all() and figures["orders"] == orders[-1] - orders[0]
     assert report.performance["portfolio_value"] == values[-1]
+    raw = stored.raw_points(store, [conv.METRIC_ORDER_DURATION], since, now, service=SERVICE)
+    every_point = execution_figures(raw, since, monitor.config.execution_window)
+    for name in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
+        assert figures[name] is not None
+        assert figures[name] == pytest.approx(every_point[name], rel=1e-9), name

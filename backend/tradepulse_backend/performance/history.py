@@ -23,9 +23,10 @@ from tradepulse_backend.performance.bot_state import (
 )
 from tradepulse_backend.performance.calendar import TradingCalendar
 from tradepulse_backend.performance.execution import ExecutionWindow
-from tradepulse_backend.performance.inputs import IncreaseCursor
+from tradepulse_backend.performance.inputs import Histogram, IncreaseCursor, Observation
 from tradepulse_backend.performance.snapshot import PerformanceSnapshot
 from tradepulse_backend.store import performance as stored
+from tradepulse_backend.telemetry.records import Temporality
 
 if TYPE_CHECKING:
     from tradepulse_backend.performance.monitor import PerformanceMonitor
@@ -183,8 +184,10 @@ def summarize_period(monitor: PerformanceMonitor, service: str, period: str, por
     mine = [r for r in base + rows if _portfolio(r) == portfolio]
     mine_sealed = [h for h in sealed if _portfolio(h["series"]) == portfolio]
     figures = _return_figures(mine, mine_sealed, monitor)
+    histograms = stored.sealed_histograms(store, _HISTOGRAM_INPUTS, since, now_ns,
+                                          service=service)
     figures.update(execution_figures(rows, since, monitor.config.execution_window,
-                                     sealed=sealed))
+                                     sealed=sealed + histograms))
     closed = stored.trades_between(store, service, since, now_ns, portfolio)
     figures.update(_trade_figures(closed))
     currencies = {r["attributes"].get(conv.ATTR_CURRENCY)
@@ -201,6 +204,7 @@ _INPUTS = (conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH_FLOW, conv.ME
            conv.METRIC_ORDER_DURATION, conv.METRIC_FILL_SLIPPAGE)
 _NUMBER_INPUTS = (conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH_FLOW,
                   conv.METRIC_ORDERS)
+_HISTOGRAM_INPUTS = (conv.METRIC_ORDER_DURATION, conv.METRIC_FILL_SLIPPAGE)
 
 
 def _portfolio(row: dict[str, Any]) -> str:
@@ -258,13 +262,19 @@ def execution_figures(rows: list[dict[str, Any]], since_ns: int, window_s: float
     state = BotState(ReturnSettings(), TradingCalendar(), float("inf"))
     state.execution = ExecutionWindow(window_s=1e18, slots=1)
     for history in sealed:
-        if history["series"]["name"] != conv.METRIC_ORDERS or len(history["entries"]) == 0:
+        name, entries = history["series"]["name"], history["entries"]
+        if name not in EXECUTION_INPUTS or len(entries) == 0:
             continue
-        entries = history["entries"]
-        total = float(entries.increase.sum())
-        obs = observation_from_row({**history["series"], "time_ns": int(entries.time_ns[-1]),
-                                    "value": total})
-        HANDLERS[obs.name](state, obs, total)
+        if name == conv.METRIC_ORDERS:
+            total = float(entries.increase.sum())
+        else:
+            total = Histogram(entries.bounds, tuple(entries.buckets.sum(axis=0).tolist()),
+                              float(entries.sum.sum()), float(entries.count.sum()))
+        series = history["series"]
+        obs = Observation(series["service"], name, series["attributes"],
+                          int(entries.time_ns[-1]), 0, total,
+                          series["temporality"] == Temporality.DELTA, series["monotonic"])
+        HANDLERS[name](state, obs, total)
         if history["last"] is not None:
             state.cursor.increase(observation_from_row(history["last"]), since_ns)
     for row in rows:

@@ -137,7 +137,8 @@ def increases(points: HistogramPoints, temporality: int, previous: tuple | None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per point the increase of count, sum and bucket counts since the point before (delta
     points are increases already); a reset (new start time, or the count going down) counts
-    the new values whole; the first point without a predecessor adds nothing."""
+    the new values whole; a series' first point counts whole when it carries its start time
+    (everything since the start is new), else it only sets the baseline."""
     if temporality == Temporality.DELTA:
         return points.count, np.nan_to_num(points.sum), points.buckets
     n = points.times.size
@@ -155,7 +156,7 @@ def increases(points: HistogramPoints, temporality: int, previous: tuple | None
     count = np.where(reset, points.count, points.count - prev_count)
     total = np.where(reset, np.nan_to_num(points.sum), np.nan_to_num(points.sum) - prev_sum)
     buckets = np.where(reset[:, None], points.buckets, points.buckets - prev_buckets)
-    if n and not first_known:
+    if n and not first_known and not points.starts[0]:
         count[0], total[0] = 0.0, 0.0
         buckets[0] = 0.0
     return count, total, buckets

@@ -20,7 +20,7 @@ from tradepulse_backend.store.schema import (
     performance_state,
     trades,
 )
-from tradepulse_backend.store.steps import sealed_entries, step_for
+from tradepulse_backend.store.steps import sealed_entries, sealed_histogram_entries, step_for
 from tradepulse_backend.telemetry.otlp import distribution_from_body, trade_from_body
 from tradepulse_backend.telemetry.records import MetricKind, TradeRecord
 
@@ -168,7 +168,7 @@ def raw_points(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
     with store.engine.connect() as conn:
         for meta in matching_series(conn, sorted(names), service):
             since = since_ns
-            if unsealed_only and meta["kind"] not in _HISTOGRAM_KINDS:
+            if unsealed_only and meta["kind"] != MetricKind.EXP_HISTOGRAM:
                 since = max(since_ns, sealed_until(conn, meta["id"]))
             found.extend(_series_rows(conn, meta, since, until_ns))
     found.sort(key=lambda row: row["time_ns"])
@@ -198,6 +198,31 @@ def sealed_history(store: Store, names: Iterable[str], since_ns: int, until_ns: 
             found.append({"series": _row_dict(meta, 0, 0, None), "entries": entries,
                           "ends": ends,
                           "last": _row_dict(meta, *last) if last is not None else None})
+    return found
+
+
+def sealed_histograms(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
+                      service: str | None = None) -> list[dict[str, Any]]:
+    """Per explicit-bucket histogram series of the named metrics: its rollup entries over
+    [since, its watermark) and its last point before the watermark (a row dict), for a reader
+    that continues with `raw_points(..., unsealed_only=True)`."""
+    found = []
+    with store.engine.connect() as conn:
+        for meta in matching_series(conn, sorted(names), service):
+            if meta["kind"] != MetricKind.HISTOGRAM:
+                continue
+            end = min(sealed_until(conn, meta["id"]), until_ns + 1)
+            if end <= since_ns:
+                continue
+            entries = sealed_histogram_entries(conn, meta["id"], since_ns, end)
+            last = conn.execute(text(
+                "SELECT time_ns, start_ns, body FROM distribution_points WHERE series_id = :sid "
+                "AND time_ns < :end ORDER BY time_ns DESC LIMIT 1"),
+                {"sid": meta["id"], "end": end}).first()
+            found.append({
+                "series": _row_dict(meta, 0, 0, None), "entries": entries,
+                "last": None if last is None else _row_dict(
+                    meta, last[0], last[1], distribution_from_body(meta["kind"], last[2]))})
     return found
 
 

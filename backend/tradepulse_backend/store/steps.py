@@ -143,3 +143,21 @@ def histogram_steps(conn: Connection, meta: dict[str, Any], since_ns: int, until
             parts.append(histogram_rollups.from_points(points, meta["temporality"], previous,
                                                        step_ns))
     return histogram_rollups.concat(parts)
+
+
+def sealed_histogram_entries(conn: Connection, sid: int, since_ns: int, until_ns: int
+                             ) -> histogram_rollups.HistogramRollup:
+    """A histogram series' finest kept rollup entries over [since, until) (see
+    `sealed_entries`)."""
+    oldest = chunks.tier_oldest(conn, sid)
+    minute = chunks.TIER_MINUTE * NS
+    minute_from = max(oldest.get(chunks.TIER_MINUTE, until_ns), since_ns // minute * minute)
+    parts = []
+    if chunks.TIER_HOUR in oldest and since_ns < minute_from:
+        hour = chunks.TIER_HOUR * NS
+        parts.append(chunks.read_histogram_rollups(conn, sid, chunks.TIER_HOUR,
+                                                   since_ns // hour * hour, minute_from))
+    if minute_from < until_ns:
+        parts.append(chunks.read_histogram_rollups(conn, sid, chunks.TIER_MINUTE, minute_from,
+                                                   until_ns))
+    return histogram_rollups.concat(parts)
