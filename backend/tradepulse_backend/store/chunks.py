@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from tradepulse_backend.store import chunk_codec, histogram_rollups
-from tradepulse_backend.store.rollups import Rollup, from_points, replace_range
+from tradepulse_backend.store.rollups import Rollup, concat, from_points, replace_range
 from tradepulse_backend.store.series_math import changes_array
 from tradepulse_backend.telemetry.records import MetricKind
 
@@ -192,7 +192,7 @@ def read_rollups(conn: Connection, sid: int, tier: int, since_ns: int, until_ns:
             {"sid": sid, "tier": tier, "low": since_ns - window, "until": until_ns}):
         entries = Rollup.decode(bytes(body))
         parts.append(entries.take((entries.time_ns >= since_ns) & (entries.time_ns < until_ns)))
-    return _concat(parts)
+    return concat(parts)
 
 
 def tier_oldest(conn: Connection, sid: int) -> dict[int, int]:
@@ -208,14 +208,6 @@ def sealed_until(conn: Connection, sid: int) -> int:
     found = conn.execute(text("SELECT sealed_until_ns FROM latest_values WHERE series_id = :sid"),
                          {"sid": sid}).scalar()
     return found or 0
-
-
-def _concat(parts: list[Rollup]) -> Rollup:
-    from_parts = [p for p in parts if len(p)]
-    if not from_parts:
-        return Rollup.empty()
-    return Rollup(*(np.concatenate(c) for c in zip(*(p.columns() for p in from_parts),
-                                                     strict=True)))
 
 
 # --- sealing -----------------------------------------------------------------------------------
