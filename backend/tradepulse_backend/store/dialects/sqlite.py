@@ -60,13 +60,15 @@ class SQLiteDialect(Dialect):
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def release_free_pages(self, connection: Connection) -> None:
-        connection.exec_driver_sql("PRAGMA incremental_vacuum")
+        """Free pages back to the file system (databases created with incremental
+        auto-vacuum; older ones reuse their free pages), then copy the WAL into the database
+        and truncate it. The vacuum frees one page per step, and the driver's execute steps
+        once, so it runs as a script (stepped to its end)."""
+        connection.connection.driver_connection.executescript("PRAGMA incremental_vacuum;")
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def reclaim(self, connection: Connection) -> None:
-        """Free pages back to the file system (databases created with incremental
-        auto-vacuum; older ones reuse their free pages), then truncate the WAL."""
-        connection.exec_driver_sql("PRAGMA incremental_vacuum")
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.release_free_pages(connection)
 
     def size_report(self, engine: Engine) -> dict[str, int | None]:
         path = database_path(str(engine.url))
