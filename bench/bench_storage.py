@@ -214,9 +214,17 @@ class Tradepulse:
         while time.monotonic() < deadline:
             tiers = self.get("/api/v1/status")["storage"]["tiers"]
             if tiers["open"]["points"] <= series * (7200 + 600) // STEP_S:
-                return
+                break
             time.sleep(1)
-        raise RuntimeError("compaction did not catch up")
+        else:
+            raise RuntimeError("compaction did not catch up")
+        sizes, steady = None, 0
+        while steady < 3 and time.monotonic() < deadline:  # the last run's vacuum is done
+            storage = self.get("/api/v1/status")["storage"]
+            now = (storage["database_bytes"], storage["wal_bytes"])
+            steady = steady + 1 if now == sizes else 0
+            sizes = now
+            time.sleep(1)
 
     def rss_mib(self) -> tuple[float, float]:
         """(current, peak) resident memory of the server in MiB."""
@@ -353,6 +361,8 @@ def _measure_tradepulse(workdir: Path, times, series, days, start_s, end_s) -> d
             "bytes_per_sample": ((status["database_bytes"] or 0) + (status["wal_bytes"] or 0))
             / samples,
             "tiers": status["tiers"],
+            "database_mib": (status["database_bytes"] or 0) / 2**20,
+            "wal_mib": (status["wal_bytes"] or 0) / 2**20,
             "raw_ms": _best_ms(lambda: server.get(
                 f"/api/v1/metrics?{price}{span}&limit=1000000&format=columnar"), 3),
             "step_1h_ms": _best_ms(lambda: server.get(
@@ -435,7 +445,8 @@ def report(results: dict) -> list[str]:
                  f"(peak {tp['peak_rss_mib']:.0f}; target < {RSS_TARGET_MIB}) {rss_ok}{prom_rss}")
     tiers = ", ".join(f"{name} {t['bytes_per_sample']} B/sample over {t['samples']:,}"
                       for name, t in tp["tiers"].items() if "bytes_per_sample" in t)
-    lines.append(f"  tradepulse tiers: {tiers}; open points {tp['tiers']['open']['points']:,}")
+    lines.append(f"  tradepulse tiers: {tiers}; open points {tp['tiers']['open']['points']:,}; "
+                 f"database {tp['database_mib']:.1f} MiB + WAL {tp['wal_mib']:.1f} MiB")
     if prom is None:
         lines.append("  prometheus: not measured (/usr/bin/prometheus and /usr/bin/promtool "
                      "needed; Debian package `prometheus`)")
