@@ -117,7 +117,7 @@ def test_default_config_is_complete(monkeypatch: pytest.MonkeyPatch) -> None:
                 "url": None,
                 "retention": {"raw": 7.0, "1m": 90.0, "1h": 730.0},
                 "chunks": {"window": 7200.0, "seal_delay": 600.0, "interval": 60.0,
-                           "max_windows_per_run": 5000, "journal_size_limit": 8 * 2**20},
+                           "max_windows_per_run": 5000, "journal_size_limit": 2**20},
             },
             "server": {"ingest_threads": 16, "api_threads": 8, "shutdown_timeout": 10.0},
         }

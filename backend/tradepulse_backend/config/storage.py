@@ -56,7 +56,7 @@ class ChunkConfig(BaseModel):
         5000, ge=1, description="Series windows sealed per run, so a backfill after an "
                                 "upgrade proceeds in the background in bounded steps.")
     journal_size_limit: int = Field(
-        8 * 2**20, ge=0, description="Bytes the SQLite WAL is truncated to after a checkpoint.")
+        2**20, ge=0, description="Bytes the SQLite WAL is truncated to after a checkpoint.")
 
     @field_validator("window")
     @classmethod

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import sqlite
 
 from tradepulse_backend.store.dialects.base import Dialect
 
-JOURNAL_SIZE_LIMIT = 8 * 2**20
+JOURNAL_SIZE_LIMIT = 2**20
 """Bytes the WAL file is truncated to after a checkpoint (else it stays at its peak size)."""
 NEW_DATABASE_PRAGMAS = ("PRAGMA auto_vacuum=INCREMENTAL",)
 """Only before the first table exists: a new database frees retention's pages on request."""
