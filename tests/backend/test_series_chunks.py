@@ -4,6 +4,7 @@ truncated responses page through every point exactly once."""
 
 from __future__ import annotations
 
+import json
 import struct
 
 import numpy as np
@@ -17,6 +18,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from tests.integration.otlp_samples import metrics_request
 from tradepulse_backend.ingest.decode import decode_request
 from tradepulse_backend.store import NS_PER_DAY, Store, TierRetention, queries
+from tradepulse_backend.store import performance as stored
 from tradepulse_backend.store.chunks import (
     ROLLUP_WINDOW_NS,
     TIER_HOUR,
@@ -335,3 +337,26 @@ def test_histogram_rollups_and_steps_equal_a_reference_with_resets(store):
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql(
             "SELECT COUNT(*) FROM series_chunks WHERE flags = 4").scalar() >= 2
+
+
+def test_retention_thins_snapshots_to_hourly_after_a_week_and_daily_after_90_days(store):
+    now = T0 + 100 * NS_PER_DAY
+    every = 20 * MINUTE
+    rows = [{"service_name": "thin-bot", "portfolio": "", "time_ns": t,
+             "body": json.dumps({"portfolio_value": float(i)})}
+            for i, t in enumerate(range(T0, now, every))]
+    stored.save(store, rows, [])
+    store.apply_retention(10_000, now_ns=now)
+    with store.engine.connect() as conn:
+        kept = [t for (t,) in conn.exec_driver_sql(
+            "SELECT time_ns FROM performance_snapshots ORDER BY time_ns")]
+    week, quarter = now - 7 * NS_PER_DAY, now - 90 * NS_PER_DAY
+    recent = [t for t in kept if t >= week]
+    middle = [t for t in kept if quarter <= t < week]
+    old = [t for t in kept if t < quarter]
+    assert recent == [r["time_ns"] for r in rows if r["time_ns"] >= week]
+    assert len({t // HOUR for t in middle}) == len(middle) >= 83 * 24 - 1
+    assert len({t // NS_PER_DAY for t in old}) == len(old) == len(
+        {r["time_ns"] // NS_PER_DAY for r in rows if r["time_ns"] < quarter})
+    assert all(t + every >= (t // NS_PER_DAY + 1) * NS_PER_DAY or t + every >= quarter
+               for t in old)  # the newest snapshot of each day is the one kept
