@@ -10,6 +10,7 @@ from bench import (
     bench_ingest,
     bench_performance_incremental,
     bench_performance_stats,
+    bench_storage,
     bench_traced,
 )
 
@@ -20,6 +21,8 @@ def main() -> None:
     print(bench_performance_incremental.format_result(bench_performance_incremental.run()),
           flush=True)
     for line in bench_ingest.report(bench_ingest.run()):
+        print(line, flush=True)
+    for line in bench_storage.report(bench_storage.run()):
         print(line, flush=True)
     for line in bench_forwarding.report(bench_forwarding.run()):
         print(line, flush=True)

@@ -17,6 +17,7 @@ from tradepulse_backend.alerting import AlertingSystem, build_pipeline
 from tradepulse_backend.bus import EventBus, ReportReady
 from tradepulse_backend.clock import Clock, SystemClock
 from tradepulse_backend.config import MonitoringConfig
+from tradepulse_backend.config.storage import ChunkConfig
 from tradepulse_backend.dashboard.layouts import catalog_for
 from tradepulse_backend.dashboard.manager import DashboardManager
 from tradepulse_backend.dashboard.server import DashboardServer
@@ -27,7 +28,7 @@ from tradepulse_backend.ingest.pipeline import WritePipeline
 from tradepulse_backend.ingest.receiver import OtlpReceiver, ReceiverSettings
 from tradepulse_backend.performance import PerformanceMonitor
 from tradepulse_backend.performance.reports import ReportScheduler
-from tradepulse_backend.store import Store
+from tradepulse_backend.store import ChunkSettings, Store, TierRetention
 from tradepulse_backend.workers import Admission, Supervisor
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ class Backend:
         self.started_monotonic = self.clock.monotonic()
         self.store = Store.open(
             config.storage.database_url, config.storage.data_dir, clock=self.clock,
-            max_new_series_per_request=config.ingest.max_new_series_per_request)
+            max_new_series_per_request=config.ingest.max_new_series_per_request,
+            chunk_settings=chunk_settings(config.storage.chunks),
+            journal_size_limit=config.storage.chunks.journal_size_limit)
         self.workers = Supervisor(self.clock)
         self.bus = EventBus(supervisor=self.workers)
         self.pipeline = WritePipeline(
@@ -111,9 +114,13 @@ class Backend:
         config = self.config
         retention_days = config.performance_monitor.metrics_retention_days
         self.workers.every("maintenance", MAINTENANCE_INTERVAL_S, self.store.maintain)
+        tiers = tier_retention(config)
         self.workers.every(
             "retention", config.storage.retention_check_interval,
-            lambda: self.store.apply_retention(retention_days, now_ns=self.clock.now_ns()))
+            lambda: self.store.apply_retention(retention_days, now_ns=self.clock.now_ns(),
+                                               tiers=tiers))
+        self.workers.every("compaction", config.storage.chunks.interval,
+                           lambda: self.store.seal(self.clock.now_ns()))
         self.workers.every("persist", config.performance_monitor.update_interval,
                            self.performance.persist)
         if config.performance_monitor.reports.enabled:
@@ -168,3 +175,21 @@ class Backend:
     @property
     def uptime_s(self) -> float:
         return self.clock.monotonic() - self.started_monotonic
+
+
+def chunk_settings(chunks: ChunkConfig) -> ChunkSettings:
+    """The store's chunk settings from `storage.chunks`."""
+    return ChunkSettings(window_ns=int(chunks.window * 1e9),
+                         seal_delay_ns=int(chunks.seal_delay * 1e9),
+                         max_windows_per_run=chunks.max_windows_per_run)
+
+
+def tier_retention(config: MonitoringConfig) -> TierRetention:
+    """`storage.retention`, whose raw tier `performance_monitor.metrics_retention_days` sets
+    when only that one is given (the seed's setting keeps working)."""
+    tiers = config.storage.retention
+    raw = tiers.raw
+    if ("raw" not in tiers.model_fields_set
+            and "metrics_retention_days" in config.performance_monitor.model_fields_set):
+        raw = config.performance_monitor.metrics_retention_days
+    return TierRetention(raw_days=raw, minute_days=tiers.one_minute, hour_days=tiers.one_hour)

@@ -22,7 +22,14 @@ from tests.integration.otlp_samples import SECOND, T0, cumulative_counter, metri
 from tradepulse_backend.ingest.decode import decode_request
 from tradepulse_backend.store import Store, queries
 from tradepulse_backend.store.migrate import MIGRATIONS, upgrade
-from tradepulse_backend.store.schema import points, points_staging, resources, scopes, series
+from tradepulse_backend.store.schema import (
+    latest_values,
+    points,
+    points_staging,
+    resources,
+    scopes,
+    series,
+)
 from tradepulse_backend.telemetry.records import (
     MetricKind,
     MetricSeries,
@@ -157,6 +164,7 @@ def test_a_row_the_new_code_already_made_is_merged_into_the_old_one(url, monkeyp
         upgrade(store.engine, "0004")
         with store.engine.begin() as conn:
             old_id = _write_like_the_old_writer(conn, ATTRIBUTES, T0 + SECOND, 1.0)
+            latest_values.create(conn)  # today's writer also keeps each series' newest point
         store.writer.write([_export(T0 + SECOND, 9.0)])
         store.writer.write([_export(T0 + 2 * SECOND, 2.0)])
         with store.engine.begin() as conn:

@@ -122,7 +122,7 @@ def test_status_lists_every_backend_worker(app_client):
                        "bus-dashboard-alerts": "running", "bus-dashboard-health": "running",
                        "bus-dashboard-health-samples": "running",
                        "bus-dashboard-performance": "running",
-                       "bus-dashboard-telemetry": "running"}
+                       "bus-dashboard-telemetry": "running", "compaction": "running"}
     assert app_client.get("/healthz") == (200, {"status": "ok"})
 
 

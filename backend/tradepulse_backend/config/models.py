@@ -40,6 +40,7 @@ from tradepulse_backend.config.health import (
     LeakConfig,
     TrendConfig,
 )
+from tradepulse_backend.config.storage import ChunkConfig, RetentionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +224,10 @@ class StorageConfig(_Section):
         repr=False,
         description=f"Database URL, may hold a password; None means {SQLITE_FILENAME} in data_dir",
     )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="Days each tier of number points is kept.")
+    chunks: ChunkConfig = Field(default_factory=ChunkConfig,
+                                description="Compressed series chunks and their compaction.")
 
     @property
     def database_url(self) -> str:

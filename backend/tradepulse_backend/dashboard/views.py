@@ -105,7 +105,8 @@ def metrics(batch: DecodedBatch, names: frozenset[str] | None = None
         key = (item.series.resource.service_name, item.series.name)
         grouped.setdefault(key, []).append(metric_series(item.series, item.points))
     for (service, name), found in grouped.items():
-        yield service, name, {"name": name, "series": found}
+        yield service, name, {"name": name, "series": found, "truncated": False,
+                              "next_cursor": None}
 
 
 def rest_json(app: Flask, path: str, query: str = "") -> Any | None:

@@ -23,9 +23,10 @@ from tradepulse_backend.performance.bot_state import (
 )
 from tradepulse_backend.performance.calendar import TradingCalendar
 from tradepulse_backend.performance.execution import ExecutionWindow
-from tradepulse_backend.performance.inputs import IncreaseCursor
+from tradepulse_backend.performance.inputs import Histogram, IncreaseCursor, Observation
 from tradepulse_backend.performance.snapshot import PerformanceSnapshot
 from tradepulse_backend.store import performance as stored
+from tradepulse_backend.telemetry.records import Temporality
 
 if TYPE_CHECKING:
     from tradepulse_backend.performance.monitor import PerformanceMonitor
@@ -168,20 +169,29 @@ def summarize_period(monitor: PerformanceMonitor, service: str, period: str, por
                      *, now_ns: int) -> dict[str, Any]:
     """Every figure of one bot's portfolio over a period, from stored points and trades.
 
-    Returns are measured from the last value before the period (the previous close for
-    `day`), or from the period's first value when there is none.
+    Sealed history comes as rollup entries (minute closes and minute flow and order
+    increases) into numpy arrays, the unsealed recent hours as points, so a long period
+    reads tens of thousands of entries, never millions of per-point objects. Returns are
+    measured from the last value before the period (the previous close for `day`), or from
+    the period's first value when there is none.
     """
     store = monitor.store
     since = period_bounds(period, now_ns, monitor.calendar)
-    rows = stored.raw_points(store, _INPUTS, since, now_ns, service=service)
+    sealed = stored.sealed_history(store, _NUMBER_INPUTS, since, now_ns, service=service)
+    rows = stored.raw_points(store, _INPUTS, since, now_ns, service=service,
+                             unsealed_only=True)
     base = stored.last_points_before(store, conv.METRIC_PORTFOLIO_VALUE, service, since)
-    mine = [r for r in base + rows
-            if str(r["attributes"].get(conv.ATTR_PORTFOLIO, "")) == portfolio]
-    figures = _return_figures(mine, monitor)
-    figures.update(execution_figures(rows, since, monitor.config.execution_window))
+    mine = [r for r in base + rows if _portfolio(r) == portfolio]
+    mine_sealed = [h for h in sealed if _portfolio(h["series"]) == portfolio]
+    figures = _return_figures(mine, mine_sealed, monitor)
+    histograms = stored.sealed_histograms(store, _HISTOGRAM_INPUTS, since, now_ns,
+                                          service=service)
+    figures.update(execution_figures(rows, since, monitor.config.execution_window,
+                                     sealed=sealed + histograms))
     closed = stored.trades_between(store, service, since, now_ns, portfolio)
     figures.update(_trade_figures(closed))
-    currencies = {r["attributes"].get(conv.ATTR_CURRENCY) for r in mine} - {None}
+    currencies = {r["attributes"].get(conv.ATTR_CURRENCY)
+                  for r in [*mine, *(h["series"] for h in mine_sealed)]} - {None}
     snapshot = PerformanceSnapshot.from_figures(
         figures, timestamp=now_ns / 1e9, service=service, portfolio=portfolio,
         currency=min(currencies) if currencies else None)
@@ -192,30 +202,49 @@ def summarize_period(monitor: PerformanceMonitor, service: str, period: str, por
 
 _INPUTS = (conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH_FLOW, conv.METRIC_ORDERS,
            conv.METRIC_ORDER_DURATION, conv.METRIC_FILL_SLIPPAGE)
+_NUMBER_INPUTS = (conv.METRIC_PORTFOLIO_VALUE, conv.METRIC_PORTFOLIO_CASH_FLOW,
+                  conv.METRIC_ORDERS)
+_HISTOGRAM_INPUTS = (conv.METRIC_ORDER_DURATION, conv.METRIC_FILL_SLIPPAGE)
 
 
-def _return_figures(rows: list[dict[str, Any]], monitor: PerformanceMonitor) -> dict[str, Any]:
-    values = [(r["time_ns"], r["value"]) for r in rows
-              if r["name"] == conv.METRIC_PORTFOLIO_VALUE]
-    if not values:
+def _portfolio(row: dict[str, Any]) -> str:
+    return str(row["attributes"].get(conv.ATTR_PORTFOLIO, ""))
+
+
+def _return_figures(rows: list[dict[str, Any]], sealed: list[dict[str, Any]],
+                    monitor: PerformanceMonitor) -> dict[str, Any]:
+    values = [h for h in sealed if h["series"]["name"] == conv.METRIC_PORTFOLIO_VALUE
+              and len(h["entries"])]
+    raw = [(r["time_ns"], r["value"]) for r in rows
+           if r["name"] == conv.METRIC_PORTFOLIO_VALUE]
+    # Each sealed bucket's close at its end, and the first bucket's opening value at its start.
+    times = np.concatenate([np.array([t for t, _ in raw], dtype=np.int64),
+                            *(np.concatenate((h["entries"].time_ns[:1], h["ends"]))
+                              for h in values)])
+    amounts = np.concatenate([np.array([v for _, v in raw], dtype=np.float64),
+                              *(np.concatenate((h["entries"].first[:1], h["entries"].last))
+                                for h in values)])
+    if times.size == 0:
         return {}
-    times, amounts = (np.array(x) for x in zip(*_strictly_increasing(values), strict=True))
+    order = np.argsort(times, kind="stable")
+    times, amounts = times[order], amounts[order]
+    keep = np.concatenate(([True], times[1:] > times[:-1]))
+    times, amounts = times[keep], amounts[keep]
+    flow_series = [h for h in sealed if h["series"]["name"] == conv.METRIC_PORTFOLIO_CASH_FLOW]
     flow_rows = [r for r in rows if r["name"] == conv.METRIC_PORTFOLIO_CASH_FLOW]
-    flow_times, flow_amounts = _flow_increases(flow_rows)
+    flow_times, flow_amounts = _flow_increases(flow_rows, [h["last"] for h in flow_series
+                                                           if h["last"] is not None])
+    flow_times = np.concatenate([flow_times, *(h["ends"] for h in flow_series)])
+    flow_amounts = np.concatenate([flow_amounts, *(h["entries"].increase for h in flow_series)])
     flows = align_flows(times, flow_times, flow_amounts)
     return recompute(times, amounts, flows, monitor.settings, monitor.calendar)
 
 
-def _strictly_increasing(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    out: list[tuple[int, float]] = []
-    for time_ns, value in sorted(points, key=lambda p: p[0]):
-        if not out or time_ns > out[-1][0]:
-            out.append((time_ns, value))
-    return out
-
-
-def _flow_increases(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def _flow_increases(rows: list[dict[str, Any]], baselines: list[dict[str, Any]] = ()
+                    ) -> tuple[np.ndarray, np.ndarray]:
     cursor = IncreaseCursor()
+    for row in baselines:
+        cursor.increase(observation_from_row(row), horizon_ns=0)
     times, amounts = [], []
     for row in rows:
         obs = observation_from_row(row)
@@ -226,11 +255,28 @@ def _flow_increases(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]
     return np.array(times, dtype=np.int64), np.array(amounts, dtype=np.float64)
 
 
-def execution_figures(rows: list[dict[str, Any]], since_ns: int, window_s: float
-                      ) -> dict[str, Any]:
-    """Execution quality of stored order and fill points in a period."""
+def execution_figures(rows: list[dict[str, Any]], since_ns: int, window_s: float, *,
+                      sealed: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Execution quality of stored order and fill points in a period: order counters'
+    sealed increases summed per series, then the points after them."""
     state = BotState(ReturnSettings(), TradingCalendar(), float("inf"))
     state.execution = ExecutionWindow(window_s=1e18, slots=1)
+    for history in sealed:
+        name, entries = history["series"]["name"], history["entries"]
+        if name not in EXECUTION_INPUTS or len(entries) == 0:
+            continue
+        if name == conv.METRIC_ORDERS:
+            total = float(entries.increase.sum())
+        else:
+            total = Histogram(entries.bounds, tuple(entries.buckets.sum(axis=0).tolist()),
+                              float(entries.sum.sum()), float(entries.count.sum()))
+        series = history["series"]
+        obs = Observation(series["service"], name, series["attributes"],
+                          int(entries.time_ns[-1]), 0, total,
+                          series["temporality"] == Temporality.DELTA, series["monotonic"])
+        HANDLERS[name](state, obs, total)
+        if history["last"] is not None:
+            state.cursor.increase(observation_from_row(history["last"]), since_ns)
     for row in rows:
         if row["name"] in EXECUTION_INPUTS:
             obs = observation_from_row(row)

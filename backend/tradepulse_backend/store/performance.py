@@ -7,12 +7,20 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import text
 
 from tradepulse import conventions as conv
-from tradepulse_backend.store.queries import DISTRIBUTION_SQL, NUMBER_SQL, matching_series
+from tradepulse_backend.store.chunks import point_before, read_points, sealed_until
+from tradepulse_backend.store.queries import DISTRIBUTION_SQL, matching_series
 from tradepulse_backend.store.retention import first_id_at_or_after
-from tradepulse_backend.store.schema import performance_snapshots, performance_state, trades
+from tradepulse_backend.store.schema import (
+    SNAPSHOT_FIELDS,
+    performance_snapshots,
+    performance_state,
+    trades,
+)
+from tradepulse_backend.store.steps import sealed_entries, sealed_histogram_entries, step_for
 from tradepulse_backend.telemetry.otlp import distribution_from_body, trade_from_body
 from tradepulse_backend.telemetry.records import MetricKind, TradeRecord
 
@@ -22,10 +30,13 @@ if TYPE_CHECKING:
 
 def save(store: Store, snapshots: Sequence[dict[str, Any]],
          states: Sequence[dict[str, Any]]) -> None:
-    """Append snapshots and replace each service's state, in one transaction."""
+    """Append snapshots (their figures also as columns) and replace each service's state, in
+    one transaction."""
     with store.engine.begin() as conn:
         if snapshots:
-            conn.execute(performance_snapshots.insert(), list(snapshots))
+            conn.execute(performance_snapshots.insert(),
+                         [{**row, **snapshot_figures(json.loads(row["body"]))}
+                          for row in snapshots])
         for state in states:
             conn.execute(performance_state.delete().where(
                 performance_state.c.service_name == state["service_name"]))
@@ -110,38 +121,108 @@ def snapshot_history(store: Store, service: str, portfolio: str, since_ns: int,
     return [(time_ns, json.loads(body)) for time_ns, body in rows]
 
 
-def snapshot_history_at_most(store: Store, service: str, portfolio: str, since_ns: int,
-                             until_ns: int, points: int) -> list[tuple[int, dict[str, Any]]]:
-    """Persisted snapshots in [since, until] thinned to at most `points`: the range cut into
-    that many equal time buckets, the last snapshot of each (a chart needs no more points
-    than pixels). One index seek per bucket, so the cost follows `points`, not the rows in
-    range; only the kept rows are read and decoded."""
-    width = max(1, -(-(until_ns - since_ns + 1) // points))
-    buckets = min(points, -(-(until_ns - since_ns + 1) // width))
+def field_history(store: Store, service: str, portfolio: str, field: str, since_ns: int,
+                  until_ns: int, limit: int, max_points: int | None = None
+                  ) -> tuple[np.ndarray, list[float | None]]:
+    """One snapshot figure over time, oldest first, read from its column: (times ns, values).
+
+    The newest `limit` snapshots in [since, until]; with `max_points`, thinned to the last
+    snapshot of each step-aligned bucket, the step chosen so at most `max_points` remain.
+    """
+    if field not in SNAPSHOT_FIELDS:
+        raise ValueError(f"field: unknown performance field {field!r}")
     with store.engine.connect() as conn:
         rows = conn.execute(text(
-            "WITH RECURSIVE buckets(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM buckets "
-            "WHERE k + 1 < :buckets), "
-            "picks(id) AS (SELECT (SELECT p.id FROM performance_snapshots p "
-            "WHERE p.service_name = :service AND p.portfolio = :portfolio "
-            "AND p.time_ns >= :since + k * :width AND p.time_ns < :since + (k + 1) * :width "
-            "AND p.time_ns <= :until ORDER BY p.time_ns DESC, p.id DESC LIMIT 1) FROM buckets) "
-            "SELECT time_ns, body FROM performance_snapshots "
-            "WHERE id IN (SELECT id FROM picks) ORDER BY time_ns, id"),
+            f"SELECT time_ns, {field} FROM (SELECT time_ns, {field} FROM performance_snapshots "
+            "WHERE service_name = :service AND portfolio = :portfolio AND time_ns >= :since "
+            "AND time_ns <= :until ORDER BY time_ns DESC LIMIT :limit) AS newest "
+            "ORDER BY time_ns"),
             {"service": service, "portfolio": portfolio, "since": since_ns,
-             "until": until_ns, "width": width, "buckets": buckets}).all()
-    return [(time_ns, json.loads(body)) for time_ns, body in rows]
+             "until": until_ns, "limit": limit}).all()
+    times = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    values = [r[1] for r in rows]
+    if max_points is not None and times.size > max_points:
+        step = step_for(int(times[0]), int(times[-1]), max_points)
+        keys = times // step
+        last = np.flatnonzero(np.append(keys[1:] != keys[:-1], True))
+        times = times[last]
+        values = [values[i] for i in last.tolist()]
+    return times, values
+
+
+def snapshot_figures(body: dict[str, Any]) -> dict[str, float | None]:
+    """A snapshot's figures as column values: numbers, else None."""
+    return {name: float(value) if isinstance(value, int | float)
+            and not isinstance(value, bool) else None
+            for name in SNAPSHOT_FIELDS for value in (body.get(name),)}
 
 
 def raw_points(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
-               service: str | None = None) -> list[dict[str, Any]]:
+               service: str | None = None, *, unsealed_only: bool = False
+               ) -> list[dict[str, Any]]:
     """Stored points of the named metrics in [since, until], oldest first, with what the
-    monitor needs to read them: service, attributes, kind, temporality, start time."""
+    monitor needs to read them: service, attributes, kind, temporality, start time. With
+    `unsealed_only`, a number series' points start at its sealing watermark (the part
+    `sealed_history` does not cover)."""
     found: list[dict[str, Any]] = []
     with store.engine.connect() as conn:
         for meta in matching_series(conn, sorted(names), service):
-            found.extend(_series_rows(conn, meta, since_ns, until_ns))
+            since = since_ns
+            if unsealed_only and meta["kind"] != MetricKind.EXP_HISTOGRAM:
+                since = max(since_ns, sealed_until(conn, meta["id"]))
+            found.extend(_series_rows(conn, meta, since, until_ns))
     found.sort(key=lambda row: row["time_ns"])
+    return found
+
+
+def sealed_history(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
+                   service: str | None = None) -> list[dict[str, Any]]:
+    """Per number series of the named metrics: its rollup entries (minute resolution where
+    kept) over [since, its watermark), and the last sealed point before the watermark, so a
+    reader continues with `raw_points(..., unsealed_only=True)` where the entries end.
+
+    Each item: {"series": row dict without time and value, "entries": Rollup, "ends": the
+    time each entry's last value stands for, "last": row dict of the last sealed point or
+    None}.
+    """
+    found = []
+    with store.engine.connect() as conn:
+        for meta in matching_series(conn, sorted(names), service):
+            if meta["kind"] in _HISTOGRAM_KINDS:
+                continue
+            end = min(sealed_until(conn, meta["id"]), until_ns + 1)
+            if end <= since_ns:
+                continue
+            entries, ends = sealed_entries(conn, meta["id"], since_ns, end)
+            last = point_before(conn, meta["id"], end)
+            found.append({"series": _row_dict(meta, 0, 0, None), "entries": entries,
+                          "ends": ends,
+                          "last": _row_dict(meta, *last) if last is not None else None})
+    return found
+
+
+def sealed_histograms(store: Store, names: Iterable[str], since_ns: int, until_ns: int,
+                      service: str | None = None) -> list[dict[str, Any]]:
+    """Per explicit-bucket histogram series of the named metrics: its rollup entries over
+    [since, its watermark) and its last point before the watermark (a row dict), for a reader
+    that continues with `raw_points(..., unsealed_only=True)`."""
+    found = []
+    with store.engine.connect() as conn:
+        for meta in matching_series(conn, sorted(names), service):
+            if meta["kind"] != MetricKind.HISTOGRAM:
+                continue
+            end = min(sealed_until(conn, meta["id"]), until_ns + 1)
+            if end <= since_ns:
+                continue
+            entries = sealed_histogram_entries(conn, meta["id"], since_ns, end)
+            last = conn.execute(text(
+                "SELECT time_ns, start_ns, body FROM distribution_points WHERE series_id = :sid "
+                "AND time_ns < :end ORDER BY time_ns DESC LIMIT 1"),
+                {"sid": meta["id"], "end": end}).first()
+            found.append({
+                "series": _row_dict(meta, 0, 0, None), "entries": entries,
+                "last": None if last is None else _row_dict(
+                    meta, last[0], last[1], distribution_from_body(meta["kind"], last[2]))})
     return found
 
 
@@ -152,19 +233,10 @@ def last_points_before(store: Store, name: str, service: str, before_ns: int
     found = []
     with store.engine.connect() as conn:
         for meta in matching_series(conn, [name], service):
-            row = conn.execute(text(_LATEST_BEFORE), {"sid": meta["id"], "before": before_ns}
-                               ).first()
-            if row is not None and row[2] is not None:
+            row = point_before(conn, meta["id"], before_ns)
+            if row is not None:
                 found.append(_row_dict(meta, *row))
     return found
-
-
-_BEFORE = ("SELECT time_ns, start_ns, value FROM {} WHERE series_id = :sid "
-           "AND time_ns < :before ORDER BY time_ns DESC LIMIT 1")
-_LATEST_BEFORE = (
-    f"SELECT time_ns, start_ns, value FROM (SELECT * FROM ({_BEFORE.format('points')}) AS p "
-    f"UNION ALL SELECT * FROM ({_BEFORE.format('points_staging')}) AS s) AS latest "
-    "ORDER BY time_ns DESC LIMIT 1")
 
 
 def _row_dict(meta: dict[str, Any], time_ns: int, start_ns: int, value: Any) -> dict[str, Any]:
@@ -180,15 +252,11 @@ _HISTOGRAM_KINDS = frozenset({MetricKind.HISTOGRAM, MetricKind.EXP_HISTOGRAM})
 
 def _series_rows(conn, meta: dict[str, Any], since_ns: int, until_ns: int
                  ) -> list[dict[str, Any]]:
-    histogram = meta["kind"] in _HISTOGRAM_KINDS
-    rows = conn.execute(text(DISTRIBUTION_SQL if histogram else NUMBER_SQL),
-                        {"sid": meta["id"], "since": since_ns, "until": until_ns,
-                         "limit": 2**62}).all()
-    out = []
-    for time_ns, start_ns, value, *distribution in rows:
-        if histogram:
-            value = distribution_from_body(meta["kind"], distribution[-1])
-        elif value is None:
-            continue
-        out.append(_row_dict(meta, time_ns, start_ns, value))
-    return out
+    if meta["kind"] in _HISTOGRAM_KINDS:
+        rows = conn.execute(text(DISTRIBUTION_SQL), {"sid": meta["id"], "since": since_ns,
+                                                     "until": until_ns, "limit": 2**62}).all()
+        return [_row_dict(meta, time_ns, start_ns, distribution_from_body(meta["kind"], body))
+                for time_ns, start_ns, *_figures, body in rows]
+    points = read_points(conn, meta["id"], since_ns, until_ns)
+    points = points.take(points.present)
+    return [_row_dict(meta, t, s, v) for t, s, v in points.rows()]

@@ -11,10 +11,14 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from sqlalchemy import Connection, text
 
+from tradepulse_backend.store.chunks import TIER_NAMES, point_before, read_points
+from tradepulse_backend.store.rollups import AGGREGATES, Aggregate
 from tradepulse_backend.store.series_math import deltas, finite, rates
+from tradepulse_backend.store.steps import histogram_steps, step_for, step_values
 from tradepulse_backend.telemetry.otlp import log_dict, span_dict
 from tradepulse_backend.telemetry.records import MetricKind
 
@@ -32,6 +36,9 @@ class SeriesFunction(StrEnum):
 
 FUNCTIONS = tuple(SeriesFunction)
 MAX_POINTS = 10_000
+"""Points a series read returns when no limit is given."""
+MAX_LIMIT = 1_000_000
+"""The largest limit a series read takes (a month of 10-second points in one response)."""
 
 
 def services(store: Store) -> list[dict[str, Any]]:
@@ -79,19 +86,216 @@ def series_points(
     function: SeriesFunction | str = SeriesFunction.VALUE,
     limit: int = MAX_POINTS,
 ) -> list[dict[str, Any]]:
-    """Every series of a metric with its points in [since, until], as values, deltas or rates.
+    """Every series of a metric with its points in [since, until], as values, deltas or rates,
+    the oldest `limit` points in all (see `series_query` for the truncation flag and cursor).
 
     Points are [time_unix_ms, value]; distributions' values are {count, sum, min, max, ...}.
+    """
+    return series_query(store, name, service=service, attributes=attributes,
+                        since_ns=since_ns, until_ns=until_ns, function=function,
+                        limit=limit)["series"]
+
+
+def series_query(
+    store: Store,
+    name: str,
+    *,
+    service: str | None = None,
+    attributes: dict[str, str] | None = None,
+    since_ns: int = 0,
+    until_ns: int | None = None,
+    function: SeriesFunction | str = SeriesFunction.VALUE,
+    step_ns: int | None = None,
+    aggregate: Aggregate | str | None = None,
+    max_points: int | None = None,
+    limit: int = MAX_POINTS,
+    cursor: str | None = None,
+    columnar: bool = False,
+    now_ns: int | None = None,
+) -> dict[str, Any]:
+    """Series of a metric in [since, until], oldest first: raw values, deltas or rates, or
+    with `step_ns` (or `max_points`, which picks the step) one aggregate per bucket.
+
+    At most `limit` points come back in all, series in id order; a response cut short says
+    `truncated` and gives `next_cursor`, which the same query takes to continue where it
+    stopped (every point exactly once). `columnar` gives each series' points as
+    {"t": [unix ms...], "v": [values...]} instead of [[t, v], ...].
     """
     if function not in FUNCTIONS:
         raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, got {function!r}")
     function = SeriesFunction(function)
-    until_ns = until_ns if until_ns is not None else 2**63 - 1
+    if aggregate is not None and aggregate not in AGGREGATES:
+        raise ValueError(f"agg must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+    until = until_ns if until_ns is not None else 2**63 - 1
+    if max_points is not None:
+        end = until_ns if until_ns is not None else (now_ns if now_ns is not None else until)
+        needed = step_for(since_ns, max(end, since_ns), max_points)
+        step_ns = max(step_ns or 0, needed)
+    if step_ns is not None:
+        aggregate = _aggregate_for(function, aggregate)
+    start_sid, start_since = _parse_cursor(cursor)
+    result: dict[str, Any] = {"series": [], "truncated": False, "next_cursor": None}
+    if step_ns is not None:
+        result.update(step_ms=step_ns / 1e6, agg=str(aggregate))
+    remaining = limit
     with store.engine.connect() as conn:
-        metas = matching_series(conn, [name], service, attributes)
-        return [
-            _series_result(conn, meta, since_ns, until_ns, function, limit) for meta in metas
-        ]
+        metas = [m for m in matching_series(conn, [name], service, attributes)
+                 if m["id"] >= start_sid]
+        for index, meta in enumerate(metas):
+            since = start_since if meta["id"] == start_sid and cursor else since_ns
+            times, values, resume = _series_data(conn, meta, since, until, function, step_ns,
+                                                 aggregate, remaining, resumed=since > since_ns)
+            entry = _series_header(meta, function)
+            if step_ns is not None:
+                entry.update(step_ms=step_ns / 1e6, agg=str(aggregate))
+            entry["points"] = _shape(times, values, columnar)
+            result["series"].append(entry)
+            remaining -= len(times)
+            if resume is not None:
+                result.update(truncated=True, next_cursor=_cursor(meta["id"], resume))
+                break
+            if remaining <= 0 and index + 1 < len(metas):
+                result.update(truncated=True,
+                              next_cursor=_cursor(metas[index + 1]["id"], since_ns))
+                break
+    return result
+
+
+def _aggregate_for(function: SeriesFunction, aggregate: Aggregate | str | None) -> Aggregate:
+    """The step aggregate: as asked, or the one matching the function (value -> last,
+    delta -> increase, rate -> rate); a clash of the two is a ValueError."""
+    implied = {SeriesFunction.VALUE: None, SeriesFunction.DELTA: Aggregate.INCREASE,
+               SeriesFunction.RATE: Aggregate.RATE}[function]
+    if aggregate is None:
+        return implied or Aggregate.LAST
+    aggregate = Aggregate(aggregate)
+    if implied is not None and aggregate is not implied:
+        raise ValueError(f"fn={function.value} with a step means agg={implied.value}; "
+                         f"got agg={aggregate.value}")
+    return aggregate
+
+
+def _series_data(conn: Connection, meta: dict[str, Any], since: int, until: int,
+                 function: SeriesFunction, step_ns: int | None, aggregate: Aggregate | None,
+                 limit: int, *, resumed: bool) -> tuple[Any, Any, int | None]:
+    """(times ns, values, where to resume or None) of one series, at most `limit` points."""
+    distribution = MetricKind(meta["kind"]).is_distribution
+    if distribution:
+        if step_ns is None:
+            return _distribution_data(conn, meta, since, until, function, limit)
+        if meta["kind"] != MetricKind.HISTOGRAM:
+            raise ValueError(f"{meta['name']} is a {meta['kind']}: step queries cover gauges, "
+                             "sums and explicit-bucket histograms; ask for its raw points")
+        entries = histogram_steps(conn, meta, since, until, step_ns)
+        times, values = entries.time_ns, entries.to_values()
+        if len(times) > limit:
+            return times[:limit], values[:limit], int(times[limit])
+        return times, values, None
+    if step_ns is not None:
+        times, values = step_values(conn, meta, since, until, step_ns, aggregate)
+    elif function is SeriesFunction.VALUE:
+        points = read_points(conn, meta["id"], since, until)
+        times, values = points.times, np.where(points.present, points.values, np.nan)
+    else:
+        points = read_points(conn, meta["id"], since, until)
+        rows = points.rows()
+        if resumed:
+            previous = point_before(conn, meta["id"], since)
+            rows = ([previous] if previous is not None else []) + rows
+        shape = {"kind": meta["kind"], "temporality": meta["temporality"],
+                 "monotonic": meta["monotonic"]}
+        pairs = (deltas if function is SeriesFunction.DELTA else rates)(rows, **shape)
+        times = np.array([t for t, _ in pairs if t >= since], dtype=np.int64)
+        values = np.array([v for t, v in pairs if t >= since], dtype=np.float64)
+    if len(times) > limit:
+        return times[:limit], values[:limit], int(times[limit])
+    return times, values, None
+
+
+def _distribution_data(conn: Connection, meta: dict[str, Any], since: int, until: int,
+                       function: SeriesFunction, limit: int) -> tuple[list, list, int | None]:
+    rows = conn.execute(text(DISTRIBUTION_SQL), {"sid": meta["id"], "since": since,
+                                                 "until": until, "limit": limit + 1}).all()
+    resume = rows[limit][0] if len(rows) > limit else None
+    rows = rows[:limit]
+    if function is SeriesFunction.VALUE:
+        return ([r[0] for r in rows], [_distribution_value(meta["kind"], r[1:]) for r in rows],
+                resume)
+    numbers = [(r[0], r[1], float(r[2])) for r in rows]
+    shape = {"kind": "sum", "temporality": meta["temporality"], "monotonic": True}
+    pairs = (deltas if function is SeriesFunction.DELTA else rates)(numbers, **shape)
+    return [t for t, _ in pairs], [v for _, v in pairs], resume
+
+
+def _series_header(meta: dict[str, Any], function: SeriesFunction) -> dict[str, Any]:
+    return {
+        "series_id": meta["id"], "name": meta["name"], "service": meta["service_name"],
+        "attributes": meta["attributes"], "kind": meta["kind"], "unit": meta["unit"],
+        "temporality": _TEMPORALITY.get(meta["temporality"], "unspecified"),
+        "monotonic": meta["monotonic"], "function": function.value,
+    }
+
+
+def _shape(times, values, columnar: bool) -> Any:
+    """Points as JSON wants them: unix ms, and null for a missing or non-finite value."""
+    if isinstance(values, np.ndarray):
+        t = (np.asarray(times, dtype=np.int64) / 1e6).tolist()
+        v = values.tolist()
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            v[i] = None
+    else:
+        t = [time / 1e6 for time in times]
+        v = [value if isinstance(value, dict) else finite(value) for value in values]
+    if columnar:
+        return {"t": t, "v": v}
+    return [[a, b] for a, b in zip(t, v, strict=True)]
+
+
+def _cursor(sid: int, since_ns: int) -> str:
+    return f"{sid}.{since_ns}"
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, int]:
+    """(series id, since ns) of a cursor; ValueError names a malformed one."""
+    if not cursor:
+        return 0, 0
+    try:
+        sid, since = (int(part) for part in cursor.split("."))
+    except ValueError:
+        raise ValueError(f"cursor: not a cursor this API returned: {cursor[:40]!r}") from None
+    if sid < 0 or not 0 <= since < 2**63:
+        raise ValueError(f"cursor: out of range: {cursor[:40]!r}")
+    return sid, since
+
+
+def latest_values(store: Store, *, service: str | None = None,
+                  names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The newest point of every matching series (one service's, optionally of some metric
+    names), from the table the writer keeps current: one query, no scan of points."""
+    sql = ("SELECT s.id, s.name, s.service_name, s.kind, s.unit, s.attributes, l.time_ns, "
+           "l.value, l.count, l.sum, l.min, l.max FROM latest_values l "
+           "JOIN series s ON s.id = l.series_id WHERE 1 = 1")
+    params: dict[str, Any] = {}
+    if service:
+        sql += " AND s.service_name = :service"
+        params["service"] = service
+    if names:
+        sql += f" AND s.name IN ({', '.join(f':n{i}' for i in range(len(names)))})"
+        params.update({f"n{i}": name for i, name in enumerate(names)})
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(sql + " ORDER BY s.name, s.id"), params).all()
+    out = []
+    for sid, name, svc, kind, unit, attrs, time_ns, value, count, total, low, high in rows:
+        entry: dict[str, Any] = {"series_id": sid, "name": name, "service": svc, "kind": kind,
+                                 "unit": unit, "attributes": json.loads(attrs),
+                                 "time_unix_ms": time_ns / 1e6}
+        if MetricKind(kind).is_distribution:
+            entry["value"] = {"count": count, "sum": finite(total), "min": finite(low),
+                              "max": finite(high)}
+        else:
+            entry["value"] = finite(value)
+        out.append(entry)
+    return out
 
 
 def matching_series(conn: Connection, names: Sequence[str], service: str | None = None,
@@ -113,46 +317,11 @@ def matching_series(conn: Connection, names: Sequence[str], service: str | None 
     return found
 
 
-def _series_result(conn, meta: dict, since_ns: int, until_ns: int, function: SeriesFunction,
-                   limit: int) -> dict[str, Any]:
-    distribution = MetricKind(meta["kind"]).is_distribution
-    rows = conn.execute(text(DISTRIBUTION_SQL if distribution else NUMBER_SQL),
-                        {"sid": meta["id"], "since": since_ns, "until": until_ns,
-                         "limit": limit}).all()
-    result = {
-        "series_id": meta["id"], "name": meta["name"], "service": meta["service_name"],
-        "attributes": meta["attributes"], "kind": meta["kind"], "unit": meta["unit"],
-        "temporality": _TEMPORALITY.get(meta["temporality"], "unspecified"),
-        "monotonic": meta["monotonic"], "function": function.value,
-    }
-    if distribution and function is SeriesFunction.VALUE:
-        result["points"] = [[t / 1e6, _distribution_value(meta["kind"], r)] for t, *r in rows]
-        return result
-    numbers = [(r[0], r[1], r[2] if not distribution else float(r[2])) for r in rows]
-    if function is SeriesFunction.VALUE:
-        pairs = [(t, v) for t, _s, v in numbers]
-    else:
-        shape = {"kind": "sum" if distribution else meta["kind"],
-                 "temporality": meta["temporality"],
-                 "monotonic": meta["monotonic"] or distribution}
-        pairs = (deltas if function is SeriesFunction.DELTA else rates)(numbers, **shape)
-    result["points"] = [[t / 1e6, finite(v)] for t, v in pairs]
-    return result
-
-
 _RANGE = "WHERE series_id = :sid AND time_ns >= :since AND time_ns <= :until"
-# Number points live in `points` and, until the next compaction, in `points_staging`; UNION
-# also folds a retried export whose copies have not been compacted yet.
-# Shared with store.performance: the newest :limit points of a series in range, oldest first.
-NUMBER_SQL = (
-    "SELECT time_ns, start_ns, value FROM ("
-    f"SELECT time_ns, start_ns, value FROM points {_RANGE} UNION "
-    f"SELECT time_ns, start_ns, value FROM points_staging {_RANGE} "
-    "ORDER BY time_ns DESC LIMIT :limit) AS newest ORDER BY time_ns")
 DISTRIBUTION_SQL = (
-    "SELECT time_ns, start_ns, count, sum, min, max, body FROM ("
-    f"SELECT * FROM distribution_points {_RANGE} ORDER BY time_ns DESC LIMIT :limit) "
-    "AS newest ORDER BY time_ns")
+    "SELECT time_ns, start_ns, count, sum, min, max, body FROM distribution_points "
+    f"{_RANGE} ORDER BY time_ns LIMIT :limit")
+"""The oldest :limit distribution points of a series in range."""
 
 
 def _distribution_value(kind: str, row: tuple) -> dict[str, Any]:
@@ -263,3 +432,22 @@ def storage_counts(store: Store) -> dict[str, int]:
             "spans_written": conn.execute(text("SELECT MAX(id) FROM spans")).scalar() or 0,
             "logs_written": conn.execute(text("SELECT MAX(id) FROM logs")).scalar() or 0,
         }
+
+
+def tier_stats(store: Store) -> dict[str, dict[str, Any]]:
+    """Per storage tier of number series: chunks, the raw samples they stand for, their
+    compressed bytes and bytes per sample (rollup tiers: per raw sample they summarize), plus
+    the unsealed points still in tables (`open`)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT tier, COUNT(*), SUM(count), SUM(LENGTH(body)) FROM series_chunks "
+            "WHERE flags < 4 GROUP BY tier ORDER BY tier")).all()
+        unsealed = sum(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0
+                       for table in ("points", "points_staging"))
+    found: dict[str, dict[str, Any]] = {}
+    for tier, chunk_count, samples, size in rows:
+        found[TIER_NAMES.get(tier, str(tier))] = {
+            "chunks": chunk_count, "samples": int(samples or 0), "bytes": int(size or 0),
+            "bytes_per_sample": round(size / samples, 3) if samples else None}
+    found["open"] = {"points": unsealed}
+    return found

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
+from tradepulse_backend.store.chunks import TIER_NAMES
+
 if TYPE_CHECKING:
     from tradepulse_backend.store import Store
 
@@ -14,17 +16,17 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 20_000
 
 
-def enforce_retention(store: Store, cutoff_ns: int, *, chunk_rows: int = CHUNK_ROWS
-                      ) -> dict[str, int]:
-    """Delete points, spans and logs older than cutoff_ns, spans and logs `chunk_rows` per
-    transaction; return rows deleted per table."""
+def enforce_retention(store: Store, cutoff_ns: int, *, chunk_rows: int = CHUNK_ROWS,
+                      raw_cutoff_ns: int | None = None) -> dict[str, int]:
+    """Delete unsealed points older than `raw_cutoff_ns` (default cutoff_ns), and
+    distributions, spans, logs and trades older than cutoff_ns, spans and logs `chunk_rows`
+    per transaction; return rows deleted per table."""
+    raw_cutoff_ns = cutoff_ns if raw_cutoff_ns is None else raw_cutoff_ns
     deleted = {
-        "points": _delete_points(store, "points", cutoff_ns),
+        "points": _delete_points(store, "points", raw_cutoff_ns),
         "distribution_points": _delete_points(store, "distribution_points", cutoff_ns),
         "spans": _delete_by_id(store, "spans", "start_ns", cutoff_ns, chunk_rows),
         "logs": _delete_by_id(store, "logs", "time_ns", cutoff_ns, chunk_rows),
-        "performance_snapshots": _delete_older(store, "performance_snapshots", "time_ns",
-                                               cutoff_ns),
         "trades": _delete_older(store, "trades", "exit_ns", cutoff_ns),
     }
     if any(deleted.values()):
@@ -84,3 +86,31 @@ def first_id_at_or_after(store: Store, table: str, column: str, cutoff_ns: int) 
             else:
                 high = middle
         return low
+
+
+def enforce_tiers(store: Store, cutoffs: dict[int, int]) -> dict[str, int]:
+    """Delete whole chunks of each tier whose newest point is older than the tier's cutoff;
+    snapshots follow the coarsest tier. Returns chunks deleted per tier."""
+    deleted: dict[str, int] = {}
+    with store.engine.begin() as conn:
+        for tier, cutoff in cutoffs.items():
+            deleted[f"chunks_{TIER_NAMES[tier]}"] = conn.execute(text(
+                "DELETE FROM series_chunks WHERE tier = :tier AND max_time_ns < :cutoff"),
+                {"tier": tier, "cutoff": cutoff}).rowcount
+    deleted["performance_snapshots"] = _delete_older(
+        store, "performance_snapshots", "time_ns", min(cutoffs.values()))
+    return deleted
+
+
+def thin_snapshots(store: Store, now_ns: int, rules: tuple[tuple[int, int], ...]) -> int:
+    """Keep one snapshot per (service, portfolio) and bucket (the newest) among those older
+    than each rule's age: ((age_ns, bucket_ns), ...). Returns rows deleted."""
+    total = 0
+    for age_ns, bucket_ns in rules:
+        with store.engine.begin() as conn:
+            total += conn.execute(text(
+                "DELETE FROM performance_snapshots WHERE time_ns < :cutoff AND id NOT IN ("
+                "SELECT MAX(id) FROM performance_snapshots WHERE time_ns < :cutoff "
+                "GROUP BY service_name, portfolio, time_ns / :bucket)"),
+                {"cutoff": now_ns - age_ns, "bucket": bucket_ns}).rowcount
+    return total

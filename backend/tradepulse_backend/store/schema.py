@@ -85,6 +85,45 @@ points_staging = Table(
     Column("value", Float, nullable=True),
 )
 
+# Sealed number points: one row per series, tier and window. Tier 0 holds a window's raw points
+# (times, values, and start times only where they vary) compressed by `chunk_codec`; tiers 60
+# and 3600 hold 1-minute and 1-hour rollup entries. Min/max time and first/last/min/max value
+# let queries prune without decoding.
+series_chunks = Table(
+    "series_chunks",
+    metadata,
+    Column("series_id", Integer, primary_key=True),
+    Column("tier", Integer, primary_key=True),
+    Column("start_ns", BigInt, primary_key=True),
+    Column("min_time_ns", BigInt, nullable=False),
+    Column("max_time_ns", BigInt, nullable=False),
+    Column("count", BigInt, nullable=False),
+    Column("first_value", Float, nullable=True),
+    Column("last_value", Float, nullable=True),
+    Column("min_value", Float, nullable=True),
+    Column("max_value", Float, nullable=True),
+    Column("start_time_ns", BigInt, nullable=True),
+    Column("flags", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The newest point of every series, updated in the write transaction (one row per series), and
+# how far the series is sealed into chunks.
+latest_values = Table(
+    "latest_values",
+    metadata,
+    Column("series_id", Integer, primary_key=True, autoincrement=False),
+    Column("time_ns", BigInt, nullable=False),
+    Column("start_ns", BigInt, nullable=False),
+    Column("value", Float, nullable=True),
+    Column("count", BigInt, nullable=True),
+    Column("sum", Float, nullable=True),
+    Column("min", Float, nullable=True),
+    Column("max", Float, nullable=True),
+    Column("sealed_until_ns", BigInt, nullable=False),
+)
+
 distribution_points = Table(
     "distribution_points",
     metadata,
@@ -140,6 +179,10 @@ INSERT_COLUMNS = {
     "distribution_points": (
         "series_id", "time_ns", "start_ns", "count", "sum", "min", "max", "body",
     ),
+    "latest_values": (
+        "series_id", "time_ns", "start_ns", "value", "count", "sum", "min", "max",
+        "sealed_until_ns",
+    ),
     "spans": (
         "trace_key", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_ns",
         "end_ns", "status_code", "body", "resource_id", "scope_id",
@@ -149,6 +192,19 @@ INSERT_COLUMNS = {
         "body", "resource_id", "scope_id",
     ),
 }
+
+SNAPSHOT_FIELDS = (
+    "annualized_return", "best_day", "best_trade", "calmar_ratio", "cash", "current_drawdown",
+    "current_drawdown_days", "cvar_95", "daily_return", "days", "fill_rate", "gross_exposure",
+    "herfindahl_index", "largest_position_share", "latency_p50_ms", "latency_p95_ms",
+    "latency_p99_ms", "longest_drawdown_days", "max_drawdown", "monthly_return", "net_exposure",
+    "order_success_rate", "orders", "pnl_today", "portfolio_value", "position_limit_breaches",
+    "profit_factor", "realized_pnl", "rejection_rate", "reported_var", "sharpe_ratio",
+    "slippage_mean_bps", "slippage_p95_bps", "sortino_ratio", "total_pnl", "total_return",
+    "trades", "unrealized_pnl", "var_95", "var_limit", "var_limit_usage", "volatility",
+    "weekly_return", "win_rate", "worst_day", "worst_trade", "ytd_return",
+)
+"""Snapshot figures stored as columns, so a history of one field reads one column."""
 
 # Derived performance: a snapshot per (service, portfolio) every update interval, the live
 # monitor's state per service (so a restart continues where it stopped), and closed trades.
@@ -161,6 +217,7 @@ performance_snapshots = Table(
     Column("time_ns", BigInt, nullable=False),
     Column("body", Text, nullable=False),
     Index("ix_performance_snapshots_key", "service_name", "portfolio", "time_ns"),
+    *(Column(name, Float, nullable=True) for name in SNAPSHOT_FIELDS),
 )
 
 performance_state = Table(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from tradepulse_backend.telemetry.counters import counter_change
+import numpy as np
+
+from tradepulse_backend.telemetry.counters import counter_change, counter_changes
 from tradepulse_backend.telemetry.records import MetricKind, Temporality
 
 Point = tuple[int, int, float | None]
@@ -57,3 +59,28 @@ def _change(previous: Point, current: Point, is_sum: bool, monotonic: bool) -> f
 def finite(value: float | None) -> float | None:
     """A value JSON can carry: NaN and infinities become null."""
     return value if value is not None and math.isfinite(value) else None
+
+
+def changes_array(starts: np.ndarray, values: np.ndarray, *, kind: str, temporality: int,
+                  monotonic: bool, previous: tuple[int, float] | None = None) -> np.ndarray:
+    """The change at each point since the one before, as `deltas` counts it: a delta sum's own
+    value (0 without a start time), else the counter or gauge change from the previous point
+    (`previous` = (start_ns, value) before the first; without it the first change is 0)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    if kind == MetricKind.SUM and temporality == Temporality.DELTA:
+        return np.where(starts > 0, values, 0.0)
+    if values.size == 0:
+        return values.copy()
+    first_start, first_value = previous if previous is not None else (starts[0], values[0])
+    prev_starts = np.concatenate(([first_start], starts[:-1]))
+    prev_values = np.concatenate(([first_value], values[:-1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if kind == MetricKind.SUM:
+            changes = counter_changes(prev_starts, prev_values, starts, values,
+                                      monotonic=monotonic)
+        else:
+            changes = values - prev_values
+    if previous is None:
+        changes[0] = 0.0
+    return changes

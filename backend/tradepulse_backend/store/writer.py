@@ -44,6 +44,7 @@ class BatchWriter:
         self._dialect = dialect
         self._sql = {
             "touch_resources": dialect.touch_resources_sql(),
+            "latest": dialect.upsert_latest_sql(),
             "new_series": _compiled_insert(engine, dialect.insert_ignoring_duplicates(series),
                                            SERIES_COLUMNS),
         }
@@ -93,6 +94,9 @@ class BatchWriter:
             if rows:
                 self._dialect.insert_rows(cursor, table, rows,
                                           ignore_duplicates=table == "distribution_points")
+        latest = _newest_per_series(with_ids)
+        if latest:
+            cursor.executemany(self._sql["latest"], latest)
         if seen:
             cursor.executemany(
                 self._sql["touch_resources"], [(ns, rid) for rid, ns in seen.items()]
@@ -218,3 +222,29 @@ def _series_ids_by_fingerprint(conn: Connection, keys: list[bytes]) -> dict[byte
                             .where(series.c.fingerprint.in_(chunk)))
         found.update({key: sid for key, sid in rows})
     return found
+
+
+def _newest_per_series(with_ids: list[tuple]) -> list[tuple]:
+    """Rows of `latest_values` (INSERT_COLUMNS order): the newest point of each series in the
+    batch; a group usually holds one point, so this is one step per group, not per point."""
+    newest: dict[int, tuple] = {}
+    for group, sid in with_ids:
+        if not group.points:
+            continue
+        if group.series.kind in _NUMBER_KINDS:
+            t, start, value = max(group.points, key=_time_of_number)
+            row = (sid, t, start, value, None, None, None, None, 0)
+        else:
+            d = max(group.points, key=_time_of_distribution)
+            row = (sid, d.time_ns, d.start_ns, None, d.count, d.sum, d.min, d.max, 0)
+        if sid not in newest or row[1] >= newest[sid][1]:
+            newest[sid] = row
+    return list(newest.values())
+
+
+def _time_of_number(point: tuple) -> int:
+    return point[0]
+
+
+def _time_of_distribution(point) -> int:
+    return point.time_ns

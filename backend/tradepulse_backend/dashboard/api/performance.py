@@ -12,6 +12,7 @@ from tradepulse_backend.performance.history import parse_period
 from tradepulse_backend.performance.reports import ReportFormat, ReportPeriod
 from tradepulse_backend.store import performance as stored
 from tradepulse_backend.store import queries
+from tradepulse_backend.store.series_math import finite
 
 performance_api = Blueprint("performance", __name__, url_prefix="/api/v1")
 HISTORY_FIELDS = frozenset(NUMERIC_FIELDS) | {"days", "trades", "orders",
@@ -54,18 +55,15 @@ def history():
     if portfolio is None:
         portfolio = stored.default_portfolio(_monitor().store, service)
     now_ns = current_app.extensions["tradepulse"].clock.now_ns()
-    since_ns = params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns)
-    if args.get("max_points"):
-        rows = stored.snapshot_history_at_most(
-            _monitor().store, service, portfolio, since_ns,
-            params.time_ns(args, "until", default=now_ns, now_ns=now_ns),
-            params.integer(args, "max_points", default=1000, low=1, high=100_000))
-    else:
-        rows = stored.snapshot_history(
-            _monitor().store, service, portfolio, since_ns=since_ns,
-            until_ns=params.time_ns(args, "until", default=2**63 - 1, now_ns=now_ns),
-            limit=params.integer(args, "limit", default=10_000, low=1, high=100_000))
-    points = [[time_ns / 1e6, body.get(name)] for time_ns, body in rows]
+    max_points = params.integer(args, "max_points", default=0, low=1, high=100_000) or None
+    times, values = stored.field_history(
+        _monitor().store, service, portfolio, name,
+        since_ns=params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns),
+        until_ns=params.time_ns(args, "until", default=2**63 - 1, now_ns=now_ns),
+        limit=params.integer(args, "limit", default=10_000 if max_points is None else 10**7,
+                             low=1, high=10**7),
+        max_points=max_points)
+    points = [[t / 1e6, finite(v)] for t, v in zip(times.tolist(), values, strict=True)]
     return jsonify(service=service, portfolio=portfolio, field=name, points=points)
 
 

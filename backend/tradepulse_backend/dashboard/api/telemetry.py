@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, jsonify, request
 
+from tradepulse_backend.clock import duration_ns
 from tradepulse_backend.config import redacted
 from tradepulse_backend.dashboard import params, views
 from tradepulse_backend.dashboard.params import BadParameter
 from tradepulse_backend.store import queries
+from tradepulse_backend.store.rollups import Aggregate
 
 if TYPE_CHECKING:
     from tradepulse_backend.runtime import Backend
@@ -17,6 +20,8 @@ if TYPE_CHECKING:
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
 DAY_NS = 86_400 * 10**9
+DEFAULT_CHART_POINTS = 1000
+MIN_STEP_NS, MAX_STEP_NS = 10**9, 366 * DAY_NS
 
 
 def backend() -> Backend:
@@ -26,7 +31,10 @@ def backend() -> Backend:
 ENDPOINTS = {
     "status": "/api/v1/status",
     "services": "/api/v1/services",
-    "metrics": "/api/v1/metrics?name=&service=&since=&fn=value|delta|rate&attr.KEY=VALUE",
+    "metrics": "/api/v1/metrics?name=&service=&since=&until=&fn=value|delta|rate"
+               "&step=60s|1h|auto&agg=last|avg|min|max|sum|count|increase|rate&max_points="
+               "&limit=&cursor=&format=columnar&attr.KEY=VALUE",
+    "metrics_latest": "/api/v1/metrics/latest?service=&name=",
     "traces": "/api/v1/traces",
     "trace": "/api/v1/traces/<trace_id>",
     "spans": "/api/v1/spans?service=&name=",
@@ -91,6 +99,7 @@ def status():
         storage={
             **queries.storage_counts(b.store),
             **b.store.size_report(),
+            "tiers": queries.tier_stats(b.store),
         },
         performance={"services": len(b.performance.services()),
                      "restoring": b.performance.restoring,
@@ -115,18 +124,62 @@ def metrics():
     name = args.get("name")
     if not name:
         return jsonify(metrics=queries.metric_names(store, args.get("service")))
-    series = queries.series_points(
-        store, name,
-        service=args.get("service"),
-        attributes=params.attribute_filters(args),
-        since_ns=params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns),
-        until_ns=params.time_ns(args, "until", default=None, now_ns=now_ns),
-        function=params.choice(args, "fn", queries.SeriesFunction,
-                               queries.SeriesFunction.VALUE),
-        limit=params.integer(args, "limit", default=queries.MAX_POINTS, low=1,
-                             high=queries.MAX_POINTS),
-    )
-    return jsonify(name=name, series=series)
+    step_ns, max_points = _step(args)
+    try:
+        result = queries.series_query(
+            store, name,
+            service=args.get("service"),
+            attributes=params.attribute_filters(args),
+            since_ns=params.time_ns(args, "since", default=now_ns - DAY_NS, now_ns=now_ns),
+            until_ns=params.time_ns(args, "until", default=None, now_ns=now_ns),
+            function=params.choice(args, "fn", queries.SeriesFunction,
+                                   queries.SeriesFunction.VALUE),
+            step_ns=step_ns,
+            aggregate=params.choice(args, "agg", Aggregate, None),
+            max_points=max_points,
+            limit=params.integer(args, "limit", default=queries.MAX_POINTS, low=1,
+                                 high=queries.MAX_LIMIT),
+            cursor=args.get("cursor"),
+            columnar=params.choice(args, "format", SeriesFormat, SeriesFormat.ROWS)
+            is SeriesFormat.COLUMNAR,
+            now_ns=now_ns,
+        )
+    except ValueError as error:
+        raise BadParameter(str(error)) from None
+    return jsonify(name=name, **result)
+
+
+class SeriesFormat(StrEnum):
+    """How a series' points are shaped: [[t, v], ...] (deprecated) or {"t": [...], "v": [...]}."""
+
+    ROWS = "rows"
+    COLUMNAR = "columnar"
+
+
+def _step(args) -> tuple[int | None, int | None]:
+    """(step ns or None, max points or None) from `step` (a duration or `auto`) and
+    `max_points`; `auto` without `max_points` aims at DEFAULT_CHART_POINTS."""
+    max_points = params.integer(args, "max_points", default=0, low=1,
+                                high=queries.MAX_POINTS) or None
+    raw = (args.get("step") or "").strip()
+    if not raw:
+        return None, max_points
+    if raw == "auto":
+        return None, max_points or DEFAULT_CHART_POINTS
+    step = duration_ns(raw)
+    if step is None or not MIN_STEP_NS <= step <= MAX_STEP_NS:
+        raise BadParameter(f"step: a duration from 1s to 366d (e.g. 60s, 1h) or auto, "
+                           f"got {raw[:40]!r}")
+    return step, max_points
+
+
+@api.get("/metrics/latest")
+def latest():
+    """The newest value of every matching series, in one request."""
+    args = request.args
+    names = [n for raw in args.getlist("name") for n in raw.split(",") if n]
+    return jsonify(latest=queries.latest_values(backend().store, service=args.get("service"),
+                                                names=names or None))
 
 
 @api.get("/traces")

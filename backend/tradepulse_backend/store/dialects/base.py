@@ -24,8 +24,9 @@ class Dialect(ABC):
     """The SQL function of the larger of two values."""
 
     @abstractmethod
-    def make_engine(self, url: str) -> Engine:
-        """An engine for `url`, tuned for this database."""
+    def make_engine(self, url: str, *, journal_size_limit: int | None = None) -> Engine:
+        """An engine for `url`, tuned for this database (`journal_size_limit`: bytes the
+        store's own write-ahead log is truncated to after a checkpoint, where it has one)."""
 
     @abstractmethod
     def insert_ignoring_duplicates(self, table: Table) -> Insert:
@@ -60,6 +61,16 @@ class Dialect(ABC):
         return (f"UPDATE resources SET last_seen_ns = {self.greatest}(last_seen_ns, {self.mark}) "
                 f"WHERE id = {self.mark}")
 
+    def upsert_latest_sql(self) -> str:
+        """Positional upsert of `latest_values` rows that only ever moves a series forward in
+        time and leaves its sealing watermark alone."""
+        columns = INSERT_COLUMNS["latest_values"]
+        marks = ",".join([self.mark] * len(columns))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:-1])
+        return (f"INSERT INTO latest_values ({', '.join(columns)}) VALUES ({marks}) "
+                f"ON CONFLICT (series_id) DO UPDATE SET {updates} "
+                "WHERE excluded.time_ns >= latest_values.time_ns")
+
     def compact_sql(self) -> str:
         """Move staged points up to id `:last` into `points`, sorted by series."""
         return self._insert(
@@ -70,6 +81,13 @@ class Dialect(ABC):
     def checkpoint(self, connection: Connection) -> None:  # noqa: B027 - optional hook
         """Move committed write-ahead log pages into the database, where that is the store's
         job rather than the server's."""
+
+    def reclaim(self, connection: Connection) -> None:  # noqa: B027 - optional hook
+        """Give pages freed by retention back to the file system, where the store does that."""
+
+    def release_free_pages(self, connection: Connection) -> None:  # noqa: B027 - optional hook
+        """Give free pages back to the file system after sealing moved points into chunks,
+        where the store does that (cheaper than `reclaim`: no log truncation)."""
 
     def delete_chunk_sql(self, table: str, column: str, rows: int) -> str:
         """Retention: delete up to `rows` rows below id `:boundary` older than `:cutoff`."""

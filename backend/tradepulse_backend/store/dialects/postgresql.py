@@ -21,7 +21,7 @@ class PostgreSQLDialect(Dialect):
     mark = "%s"
     writer_threads = 4
 
-    def make_engine(self, url: str) -> Engine:
+    def make_engine(self, url: str, *, journal_size_limit: int | None = None) -> Engine:
         return create_engine(driver_url(url), pool_pre_ping=True)
 
     def insert_ignoring_duplicates(self, table: Table) -> Insert:

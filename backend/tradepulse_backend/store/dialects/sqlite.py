@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, make_url
@@ -10,6 +11,10 @@ from sqlalchemy.dialects import sqlite
 
 from tradepulse_backend.store.dialects.base import Dialect
 
+JOURNAL_SIZE_LIMIT = 2**20
+"""Bytes the WAL file is truncated to after a checkpoint (else it stays at its peak size)."""
+NEW_DATABASE_PRAGMAS = ("PRAGMA auto_vacuum=INCREMENTAL",)
+"""Only before the first table exists: a new database frees retention's pages on request."""
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -31,9 +36,13 @@ class SQLiteDialect(Dialect):
     writer_threads = 1
     greatest = "MAX"
 
-    def make_engine(self, url: str) -> Engine:
+    def make_engine(self, url: str, *, journal_size_limit: int | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _pragmas)
+        limit = JOURNAL_SIZE_LIMIT if journal_size_limit is None else journal_size_limit
+        path = database_path(url)
+        first = NEW_DATABASE_PRAGMAS if path is None or not path.exists() else ()
+        event.listen(engine, "connect", partial(_pragmas, journal_size_limit=limit,
+                                                first=first))
         return engine
 
     def insert_ignoring_duplicates(self, table: Table) -> Insert:
@@ -49,6 +58,17 @@ class SQLiteDialect(Dialect):
 
     def checkpoint(self, connection: Connection) -> None:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def release_free_pages(self, connection: Connection) -> None:
+        """Free pages back to the file system (databases created with incremental
+        auto-vacuum; older ones reuse their free pages), then copy the WAL into the database
+        and truncate it. The vacuum frees one page per step, and the driver's execute steps
+        once, so it runs as a script (stepped to its end)."""
+        connection.connection.driver_connection.executescript("PRAGMA incremental_vacuum;")
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def reclaim(self, connection: Connection) -> None:
+        self.release_free_pages(connection)
 
     def size_report(self, engine: Engine) -> dict[str, int | None]:
         path = database_path(str(engine.url))
@@ -75,8 +95,13 @@ def _file_size(path: Path) -> int | None:
         return None
 
 
-def _pragmas(dbapi_connection, _record) -> None:
+def _pragmas(dbapi_connection, _record, *, journal_size_limit: int,
+             first: tuple[str, ...] = ()) -> None:
     cursor = dbapi_connection.cursor()
+    if first and cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+        for pragma in first:
+            cursor.execute(pragma)
     for pragma in PRAGMAS:
         cursor.execute(pragma)
+    cursor.execute(f"PRAGMA journal_size_limit={int(journal_size_limit)}")
     cursor.close()
