@@ -57,6 +57,8 @@ from tradepulse_backend.store import alerts as stored
 from tradepulse_backend.workers import Supervisor, Worker
 
 logger = logging.getLogger(__name__)
+MAX_SILENCE_NS = 10 * 366 * 86_400 * 10**9
+"""The longest silence: ends past it are refused (they also overflow a 64-bit column)."""
 NS = 1_000_000_000
 CONFIG_PREFIX = "monitoring.alerting_system.rules"
 FLUSH_IDLE_S = 1.0
@@ -392,12 +394,16 @@ class AlertingSystem:
                     duration_s: float | None = None) -> dict[str, Any]:
         """Silence alerts whose labels match, until `ends_ns` or for `duration_s`."""
         parsed = parse_matchers([m.model_dump() if isinstance(m, Matcher) else m
-                                 for m in matchers])
+                                 for m in matchers] if isinstance(matchers, list) else matchers)
         now = self.clock.now_ns()
         if ends_ns is None:
             if duration_s is None or duration_s <= 0:
                 raise SilenceError("ends_at or duration: a silence needs an end")
+            if duration_s * NS > MAX_SILENCE_NS:
+                raise SilenceError("duration: a silence lasts at most 10 years")
             ends_ns = now + int(duration_s * NS)
+        if not now < ends_ns <= now + MAX_SILENCE_NS:
+            raise SilenceError("ends_at: must be in the future and at most 10 years ahead")
         if not created_by:
             raise SilenceError("created_by: say who creates the silence")
         silence = self.silences.add(parsed, created_by=created_by, comment=comment,

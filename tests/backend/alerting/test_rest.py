@@ -103,3 +103,18 @@ def test_notifications_list_the_outbox_and_test_alert_reports_per_channel(app):
     status = app.api("/alerting/status")
     assert status["rules"] == 1 and status["alerts"] == {"firing": 1}
     assert sum(status["outbox"]["console"].values()) == 1
+
+
+@pytest.mark.parametrize("body, fault", [
+    ({"created_by": "me", "duration": "1h"}, "matchers: expected a non-empty list"),
+    ({"matchers": "service=bot", "created_by": "me", "duration": "1h"}, "matchers:"),
+    ({"matchers": [{"name": "service", "value": "bot", "op": "="}], "created_by": "me",
+      "duration": "99999999999d"}, "duration: a silence lasts at most 10 years"),
+    ({"matchers": [{"name": "service", "value": "bot", "op": "="}], "created_by": "me",
+      "ends_at": "2000-01-01T00:00:00Z"}, "ends_at: must be in the future"),
+])
+def test_a_silence_without_matchers_or_with_an_endless_end_is_a_400_naming_it(app, body, fault):
+    response = app.client.post("/api/v1/silences", json=body)
+    assert response.status_code == 400, response.get_data()
+    assert fault in response.get_json()["error"]
+    assert app.api("/silences")["silences"] == []

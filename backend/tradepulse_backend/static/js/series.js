@@ -5,6 +5,7 @@ import { toDate } from './format.js';
 /** {x: Date[], y: number[]} from a series body, whatever its shape. */
 export function columns(body) {
   if (!body) return { x: [], y: [] };
+  if (body.points && !Array.isArray(body.points)) return columns(body.points);
   if (Array.isArray(body.t) && Array.isArray(body.v)) {
     return { x: body.t.map(toDate), y: body.v.map(numeric) };
   }
