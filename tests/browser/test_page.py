@@ -129,6 +129,7 @@ def test_positions_sort_by_the_clicked_column(watched, bot):
 
 def test_range_buttons_ask_for_no_more_points_than_the_chart_is_wide(watched, bot):
     view = open_page(watched, bot)
+    expect(view.page.locator("#chart-equity.has-chart")).to_have_count(1)
     with view.page.expect_request(
             lambda r: "/performance/history" in r.url and "field=portfolio_value" in r.url
     ) as request:
