@@ -1,4 +1,4 @@
-"""The `tradepulse` command: serve, demo, report, check-config, --version."""
+"""The `tradepulse` command: serve, demo, report, check-config, init, --version."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tradepulse_backend.config import (
     check_config_file,
     load_config,
 )
+from tradepulse_backend.config.starter import starter_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_check_config)
+
+    init = commands.add_parser("init", help="write a commented starter configuration file")
+    init.add_argument("--path", type=Path, default=Path("tradepulse.yaml"), metavar="FILE",
+                      help="where to write it (default: ./tradepulse.yaml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=_init)
     return parser
 
 
@@ -235,6 +242,19 @@ def _check_config(args: argparse.Namespace) -> int:
     if errors:
         return 1
     print(f"{args.file}: OK")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    if args.path.exists() and not args.force:
+        print(f"error: {args.path} exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
+    try:
+        args.path.write_text(starter_config(), encoding="utf-8")
+    except OSError as error:
+        print(f"error: cannot write {args.path}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.path}; check it with: tradepulse check-config {args.path}")
     return 0
 
 

@@ -16,8 +16,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"performance"}),
     frozenset({"alerting", "health"}),
     frozenset({"dashboard"}),
-    frozenset({"runtime", "coordinator"}),
-    frozenset({"app", "server", "server_worker", "demo", "cli"}),
+    frozenset({"runtime"}),
+    # coordinator serves the dashboard app in-process, as server.py does.
+    frozenset({"app", "server", "server_worker", "demo", "cli", "coordinator"}),
 )
 
 

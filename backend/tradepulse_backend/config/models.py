@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from tradepulse_backend.config import templates
 from tradepulse_backend.config.alerting import AlertingSystemConfig
 from tradepulse_backend.config.base import (
     MASK,
@@ -284,6 +285,13 @@ class MonitoringConfig(_Section):
     def get_complete_monitoring_config(cls) -> dict[str, Any]:
         """Every default as a plain dict under ``monitoring``: a starting file for users."""
         return {ROOT_KEY: redacted(cls())}
+
+    # The seed's config_templates.py API (templates live in config/templates.py).
+    get_alert_rule_templates = staticmethod(templates.alert_rule_templates)
+    get_performance_alert_templates = staticmethod(templates.performance_alert_templates)
+    get_execution_alert_templates = staticmethod(templates.execution_alert_templates)
+    get_system_alert_templates = staticmethod(templates.system_alert_templates)
+    get_dashboard_layout_templates = staticmethod(templates.dashboard_layout_templates)
 
 
 def _clash(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:

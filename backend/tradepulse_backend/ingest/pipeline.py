@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from bisect import bisect_left
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -59,6 +61,36 @@ class PipelineStats:
     commit_timeouts: int = 0
     claimed: int = 0
     """Batches the writer has taken into a transaction (withdrawn ones never are)."""
+    commit_seconds: CommitDurations = field(default_factory=lambda: CommitDurations())
+    """How long each committed transaction took (for /metrics)."""
+
+
+COMMIT_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass
+class CommitDurations:
+    """A cumulative histogram of transaction durations: counts per upper bound (the last
+    slot is +Inf), their sum and count; written by the writer thread only."""
+
+    bounds: tuple[float, ...] = COMMIT_BUCKETS_S
+    counts: list[int] = field(default_factory=lambda: [0] * (len(COMMIT_BUCKETS_S) + 1))
+    sum: float = 0.0
+    count: int = 0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.sum += seconds
+        self.count += 1
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(upper bound, observations at or below it) pairs ending with "+Inf"."""
+        counts, total = list(self.counts), 0
+        pairs = []
+        for bound, n in zip((*map(str, self.bounds), "+Inf"), counts, strict=True):
+            total += n
+            pairs.append((bound, total))
+        return pairs
 
 
 _SIGNALS = ("traces", "metrics", "logs")
@@ -190,6 +222,7 @@ class WritePipeline:
         return group, False
 
     def _commit(self, group: list) -> None:
+        started = time.perf_counter()
         try:
             self._writer.write([batch for batch, _ in group])
         except Exception:
@@ -203,6 +236,7 @@ class WritePipeline:
             self.stats.write_failures += 1
             group[0][1].set_exception(WriteFailed("storage failed to write"))
             return
+        self.stats.commit_seconds.observe(time.perf_counter() - started)
         self.stats.transactions += 1
         for batch, future in group:
             self.stats.accepted[batch.signal] += batch.accepted

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask import Flask, jsonify
 
-from tradepulse_backend.dashboard.api import alerts, health, layouts, performance, telemetry
+from tradepulse_backend.dashboard.api import (
+    alerts,
+    health,
+    layouts,
+    performance,
+    prometheus,
+    telemetry,
+)
 from tradepulse_backend.dashboard.params import BadParameter
 
 
@@ -16,4 +23,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(health.health_api)
     app.register_blueprint(alerts.alerts_api)
     app.register_blueprint(layouts.layouts_api)
+    app.register_blueprint(prometheus.prometheus_api)
     app.register_error_handler(BadParameter, lambda e: (jsonify(error=str(e)), 400))
