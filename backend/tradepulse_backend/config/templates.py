@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ from tradepulse import conventions as conv
 
 logger = logging.getLogger(__name__)
 
-LAYOUTS_DIR = Path(__file__).resolve().parents[3] / "dashboards"
-"""The repository's `dashboards/`: one YAML layout per file (the dashboard renders them)."""
+_CHECKOUT_LAYOUTS = Path(__file__).resolve().parents[3] / "dashboards"
+_INSTALLED_LAYOUTS = Path(sysconfig.get_path("data")) / "share" / "tradepulse" / "dashboards"
+LAYOUTS_DIR = _CHECKOUT_LAYOUTS if _CHECKOUT_LAYOUTS.is_dir() else _INSTALLED_LAYOUTS
+"""The shipped layouts, one YAML file each: the repository's `dashboards/`, or where a wheel
+installs them (`[tool.setuptools.data-files]` in pyproject.toml)."""
 
 CRITICAL_CHANNELS = ("email", "slack", "console")
 WARNING_CHANNELS = ("slack", "console")

@@ -11,7 +11,6 @@ which is a validated layout as JSON.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -20,13 +19,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from tradepulse_backend.config.templates import LAYOUTS_DIR
 from tradepulse_backend.performance.snapshot import FIGURE_FIELDS
 
-_CHECKOUT_DIR = Path(__file__).resolve().parents[3] / "dashboards"
-_INSTALLED_DIR = Path(sys.prefix) / "share" / "tradepulse" / "dashboards"
-BUILTIN_DIR = _CHECKOUT_DIR if _CHECKOUT_DIR.is_dir() else _INSTALLED_DIR
-"""The layouts shipped with tradepulse: the repository's `dashboards/`, or where a wheel
-installs them (`[tool.setuptools.data-files]` in pyproject.toml)."""
+BUILTIN_DIR = LAYOUTS_DIR
+"""The layouts shipped with tradepulse (see `config.templates.LAYOUTS_DIR`)."""
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 Source = Literal["performance", "performance_history", "positions", "execution", "health",
                  "alerts", "traces", "services", "metric"]
