@@ -103,6 +103,7 @@ METRIC_RISK_VAR_LIMIT: Final = "trading.risk.var_limit"
 METRIC_RISK_GROSS_EXPOSURE: Final = "trading.risk.gross_exposure"
 METRIC_RISK_NET_EXPOSURE: Final = "trading.risk.net_exposure"
 METRIC_RISK_POSITION_LIMIT: Final = "trading.risk.position_limit"
+METRIC_POSITION_PNL_UNREALIZED: Final = "trading.position.pnl.unrealized"
 
 # --- span names -------------------------------------------------------------------------------
 
@@ -326,6 +327,10 @@ RISK_NET_EXPOSURE = MetricSpec(
 RISK_POSITION_LIMIT = MetricSpec(
     METRIC_RISK_POSITION_LIMIT, InstrumentKind.GAUGE, UNIT_QUANTITY,
     "Maximum absolute position size allowed per symbol.", (ATTR_SYMBOL, ATTR_PORTFOLIO))
+POSITION_PNL_UNREALIZED = MetricSpec(
+    METRIC_POSITION_PNL_UNREALIZED, InstrumentKind.GAUGE, UNIT_CURRENCY,
+    "Unrealized profit and loss of one open position at current prices.",
+    (ATTR_SYMBOL, ATTR_CURRENCY, ATTR_PORTFOLIO))
 
 METRICS: Final[Mapping[str, MetricSpec]] = MappingProxyType({
     spec.name: spec
@@ -334,7 +339,7 @@ METRICS: Final[Mapping[str, MetricSpec]] = MappingProxyType({
         POSITION_QUANTITY, POSITION_MARKET_VALUE, ORDERS, ORDER_DURATION, OPEN_ORDERS, FILLS,
         FILL_QUANTITY, FILL_SLIPPAGE, REJECTIONS, TRADES, BROKER_CONNECTED, RISK_VAR,
         RISK_VAR_LIMIT, RISK_GROSS_EXPOSURE, RISK_NET_EXPOSURE, RISK_POSITION_LIMIT,
-        BROKER_RATE_LIMIT_HEADROOM,
+        BROKER_RATE_LIMIT_HEADROOM, POSITION_PNL_UNREALIZED,
     )
 })
 """Every trading metric by name."""

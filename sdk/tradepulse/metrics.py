@@ -64,6 +64,7 @@ class _Instruments:
     risk_var: _Gauge
     risk_gross_exposure: _Gauge
     risk_net_exposure: _Gauge
+    position_pnl_unrealized: _Gauge
 
 
 _lock = threading.Lock()
@@ -119,6 +120,7 @@ def _get() -> _Instruments:
                     risk_var=_gauge(meter, conv.RISK_VAR),
                     risk_gross_exposure=_gauge(meter, conv.RISK_GROSS_EXPOSURE),
                     risk_net_exposure=_gauge(meter, conv.RISK_NET_EXPOSURE),
+                    position_pnl_unrealized=_gauge(meter, conv.POSITION_PNL_UNREALIZED),
                 )
     return _instruments
 
@@ -197,10 +199,12 @@ def set_position(
     market_value: float | None = None,
     currency: str | None = None,
     portfolio: str | None = None,
+    unrealized_pnl: float | None = None,
 ) -> None:
-    """Report a position's signed size (negative is short) and optionally its market value."""
+    """Report a position's signed size (negative is short), optionally its value and P&L."""
     qty = check.finite("quantity", quantity)
     value = check.optional(check.finite, "market_value", market_value)
+    pnl = check.optional(check.finite, "unrealized_pnl", unrealized_pnl)
     base = _attributes(
         **{
             conv.ATTR_SYMBOL: check.text("symbol", symbol),
@@ -212,6 +216,8 @@ def set_position(
     instruments.position_quantity.set(qty, base)
     if value is not None:
         instruments.position_market_value.set(value, value_attrs)
+    if pnl is not None:
+        instruments.position_pnl_unrealized.set(pnl, value_attrs)
 
 
 def record_order(

@@ -269,8 +269,14 @@ PORTFOLIO_MANAGER_READS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     conv.METRIC_PNL_UNREALIZED: ("unrealized_pnl",),
     conv.METRIC_POSITION_QUANTITY: ("positions", "quantity"),
     conv.METRIC_POSITION_MARKET_VALUE: ("positions", "market_value"),
+    conv.METRIC_POSITION_PNL_UNREALIZED: ("positions", "unrealized_pnl"),
 })
 """Metric name -> attribute names a portfolio manager is read for (positions: then per entry)."""
+
+POSITION_PRICE_READS: tuple[str, ...] = ("price", "market_price", "last_price")
+"""Names read on a position for its current price when it gives no ``unrealized_pnl``."""
+POSITION_COST_READS: tuple[str, ...] = ("average_cost", "avg_cost", "average_price", "entry_price")
+"""Names read on a position for its average cost when it gives no ``unrealized_pnl``."""
 
 
 def observe_portfolio_manager(
@@ -283,7 +289,11 @@ def observe_portfolio_manager(
     trading.portfolio.cash; ``realized_pnl`` / ``unrealized_pnl`` -> trading.pnl.realized /
     trading.pnl.unrealized; ``positions``: mapping symbol -> object or dict with ``quantity``
     and optionally ``market_value`` (or a bare number, the quantity) ->
-    trading.position.quantity / trading.position.market_value by trading.symbol. Points carry
+    trading.position.quantity / trading.position.market_value by trading.symbol; each position's
+    ``unrealized_pnl`` -> trading.position.pnl.unrealized, else, when the position has a price
+    (``price``, ``market_price`` or ``last_price``) and an average cost (``average_cost``,
+    ``avg_cost``, ``average_price`` or ``entry_price``), quantity * (price - average cost);
+    a position with neither reports no P&L point and no warning. Points carry
     trading.portfolio = ``name`` (else ``pm.name``, else "default") and trading.currency =
     ``currency`` (else ``pm.currency``, else none). ``handle.reads`` lists the same.
     """
@@ -310,6 +320,29 @@ def observe_portfolio_manager(
 
         return value_of
 
+    def position_pnl(symbol: str, entry: Any) -> float | None:
+        if _is_number(entry):
+            return None
+        where = f"positions[{symbol!r}]."
+        metric = conv.METRIC_POSITION_PNL_UNREALIZED
+        given = handle._read_from(entry, ("unrealized_pnl",), where)
+        if given is not _MISSING:
+            return handle._number(given, f"{where}unrealized_pnl", metric)
+        price = handle._read_from(entry, POSITION_PRICE_READS, where)
+        cost = handle._read_from(entry, POSITION_COST_READS, where)
+        if price is _MISSING or cost is _MISSING:
+            return None
+        figures = (
+            handle._number(handle._read_from(entry, ("quantity",), where),
+                           f"{where}quantity", metric),
+            handle._number(price, f"{where}price", metric),
+            handle._number(cost, f"{where}average_cost", metric),
+        )
+        if None in figures:
+            return None
+        quantity, last, average = figures
+        return quantity * (last - average)
+
     handle._collectors = {
         metric: handle._figure(names, metric)
         for metric, names in PORTFOLIO_MANAGER_READS.items()
@@ -322,6 +355,10 @@ def observe_portfolio_manager(
     handle._collectors[conv.METRIC_POSITION_MARKET_VALUE] = handle._per_key(
         ("positions",), conv.METRIC_POSITION_MARKET_VALUE, conv.ATTR_SYMBOL,
         position_field("market_value", conv.METRIC_POSITION_MARKET_VALUE), attrs,
+    )
+    handle._collectors[conv.METRIC_POSITION_PNL_UNREALIZED] = handle._per_key(
+        ("positions",), conv.METRIC_POSITION_PNL_UNREALIZED, conv.ATTR_SYMBOL,
+        position_pnl, attrs,
     )
     _registry.add(handle)
     return handle

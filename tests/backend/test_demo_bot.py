@@ -243,3 +243,40 @@ def test_a_closing_fill_records_a_trade_span_with_the_realized_pnl():
         conv.ATTR_CURRENCY: "USD", conv.ATTR_PORTFOLIO: "demo",
         conv.ATTR_BROKER: "sim-broker", conv.ATTR_STRATEGY: "ma_crossover",
     }
+
+
+def test_the_demo_portfolio_reports_each_positions_unrealized_pnl():
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent("""
+            import json
+            from opentelemetry import metrics
+            from opentelemetry.sdk.metrics import MeterProvider
+            from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+            import tradepulse
+            from tradepulse.conventions import METRIC_POSITION_PNL_UNREALIZED, Side
+            from tradepulse_backend.demo.bot import DemoBot
+
+            reader = InMemoryMetricReader()
+            metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+            bot = DemoBot(seed=1, clock=iter([1_000.0, 1_060.0]).__next__)
+            bot.submit_order("AAPL", Side.BUY, 10, 187.0)
+            bot.submit_order("MSFT", Side.SELL, 4, 410.0)
+            for symbol, position in bot.portfolio.positions.items():
+                position.last_price = position.average_price + (2.5 if symbol == "AAPL" else 5.0)
+            tradepulse.observe_portfolio_manager(bot.portfolio)
+            points = [
+                {"attributes": dict(p.attributes), "value": p.value}
+                for rm in reader.get_metrics_data().resource_metrics
+                for sm in rm.scope_metrics for m in sm.metrics
+                if m.name == METRIC_POSITION_PNL_UNREALIZED for p in m.data.data_points
+            ]
+            print(json.dumps(points))
+        """)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+    points = {p["attributes"][conv.ATTR_SYMBOL]: p for p in json.loads(result.stdout)}
+    assert points["AAPL"]["value"] == pytest.approx(25.0)
+    assert points["MSFT"]["value"] == pytest.approx(-20.0)
+    assert points["AAPL"]["attributes"][conv.ATTR_CURRENCY] == "USD"

@@ -38,12 +38,15 @@ def post_gauges(otlp_url: str, service: str, gauges: list[tuple[str, float, dict
 
 
 def post_portfolio(otlp_url: str, service: str, value: float, *, cash: float,
-                   positions: dict[str, tuple[float, float]] | None = None) -> None:
-    """A bot's portfolio value and cash in USD, plus positions {symbol: (qty, market value)}."""
+                   positions: dict[str, tuple[float, ...]] | None = None) -> None:
+    """A bot's portfolio value and cash in USD, plus positions {symbol: (qty, market value)}
+    or {symbol: (qty, market value, unrealized P&L)}."""
     money = {c.ATTR_CURRENCY: "USD"}
     gauges = [(c.METRIC_PORTFOLIO_VALUE, value, money), (c.METRIC_PORTFOLIO_CASH, cash, money)]
-    for symbol, (quantity, market_value) in (positions or {}).items():
+    for symbol, (quantity, market_value, *pnl) in (positions or {}).items():
         gauges.append((c.METRIC_POSITION_QUANTITY, quantity, {c.ATTR_SYMBOL: symbol}))
         gauges.append((c.METRIC_POSITION_MARKET_VALUE, market_value,
                        {c.ATTR_SYMBOL: symbol, **money}))
+        gauges.extend((c.METRIC_POSITION_PNL_UNREALIZED, amount, {c.ATTR_SYMBOL: symbol, **money})
+                      for amount in pnl)
     post_gauges(otlp_url, service, gauges)

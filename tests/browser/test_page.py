@@ -18,7 +18,8 @@ from tests.browser.sdk_bot import run_sdk_bot
 from tests.support import RunningServer, wait_until
 
 BOT = "page-bot"
-POSITIONS = {"AAPL": (40.0, 7_600.0), "MSFT": (-12.0, -5_040.0), "NVDA": (25.0, 3_100.0)}
+POSITIONS = {"AAPL": (40.0, 7_600.0, 15.5), "MSFT": (-12.0, -5_040.0, -410.25),
+             "NVDA": (25.0, 3_100.0, 120.0)}
 VALUE = '#figures [data-field="portfolio_value"] dd'
 
 
@@ -125,6 +126,23 @@ def test_positions_sort_by_the_clicked_column(watched, bot):
     expect(symbols).to_have_text(["NVDA", "MSFT", "AAPL"])
     view.page.click('#positions-table [data-sort="quantity"]')
     expect(symbols).to_have_text(["AAPL", "NVDA", "MSFT"])
+    view.page.click('#positions-table [data-sort="unrealized_pnl"]')
+    expect(symbols).to_have_text(["MSFT", "NVDA", "AAPL"])
+
+
+def test_positions_show_their_unrealized_pnl_green_or_red_in_the_portfolio_currency(
+        watched, bot):
+    view = open_page(watched, bot)
+    pnl = view.page.locator("#positions-table tbody td:last-child")
+    expect(view.page.locator("#positions-table tbody th")).to_have_text(["AAPL", "MSFT", "NVDA"])
+    expect(pnl).to_have_text(["+$15.50", "-$410.25", "+$120.00"])
+    expect(pnl.nth(0)).to_have_class("num pos")
+    expect(pnl.nth(1)).to_have_class("num neg")
+    assert view.page.evaluate(
+        "getComputedStyle(document.querySelector('#positions-table tbody td.neg')).color"
+    ) != view.page.evaluate(
+        "getComputedStyle(document.querySelector('#positions-table tbody td.pos')).color")
+    assert view.errors == []
 
 
 def test_range_buttons_ask_for_no_more_points_than_the_chart_is_wide(watched, bot):

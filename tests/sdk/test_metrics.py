@@ -59,6 +59,25 @@ def test_positions_are_reported_per_symbol_and_may_be_short(exported: MetricsRea
     assert values == {"POS1": 1_500.0, "POS2": -800.0}
 
 
+def test_position_unrealized_pnl_is_a_currency_gauge_by_symbol_currency_and_portfolio(
+    exported: MetricsReader,
+):
+    metrics.set_position("UPL1", quantity=5, market_value=600.0, unrealized_pnl=-42.5,
+                         currency="EUR", portfolio="upl-test")
+    metrics.set_position("UPL2", quantity=3, portfolio="upl-test")
+
+    [point] = exported.points(
+        conv.METRIC_POSITION_PNL_UNREALIZED, {conv.ATTR_PORTFOLIO: "upl-test"}
+    )
+    assert point.value == -42.5
+    assert point.attributes == {
+        conv.ATTR_SYMBOL: "UPL1", conv.ATTR_CURRENCY: "EUR", conv.ATTR_PORTFOLIO: "upl-test",
+    }
+    assert exported.metric(conv.METRIC_POSITION_PNL_UNREALIZED).unit == conv.UNIT_CURRENCY
+    with pytest.raises(ValueError, match="unrealized_pnl"):
+        metrics.set_position("UPL3", quantity=1, unrealized_pnl=math.nan)
+
+
 def test_orders_are_counted_by_side_type_and_status(exported: MetricsReader):
     for status in ("filled", "filled", "rejected"):
         metrics.record_order(

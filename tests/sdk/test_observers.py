@@ -85,6 +85,37 @@ def test_portfolio_manager_figures_are_read_at_every_export(
     assert _values(exported, conv.METRIC_PORTFOLIO_CASH, where) == [3_000.0]
 
 
+def test_position_unrealized_pnl_is_read_or_computed_from_price_and_average_cost(
+    exported: MetricsReader, handles: list[ObservedObject]
+):
+    @dataclass
+    class Held(_Position):
+        price: float
+        average_cost: float
+
+    pm = _PortfolioManager(
+        name="pm-upl",
+        positions={
+            "AAPL": {"quantity": 10, "market_value": 1_900.0, "unrealized_pnl": 150.0},
+            "MSFT": Held(-2, -800.0, price=400.0, average_cost=380.0),
+            "TSLA": {"quantity": 1, "market_value": 250.0},
+            "GOOG": 4,
+        },
+    )
+    handles.append(tradepulse.observe_portfolio_manager(pm))
+    where = {conv.ATTR_PORTFOLIO: "pm-upl"}
+
+    assert _values(exported, conv.METRIC_POSITION_PNL_UNREALIZED, where, conv.ATTR_SYMBOL) == {
+        "AAPL": 150.0, "MSFT": -40.0,
+    }
+    [point] = [p for p in exported.points(conv.METRIC_POSITION_PNL_UNREALIZED,
+                                          {**where, conv.ATTR_SYMBOL: "AAPL"})
+               if p.scope == OBSERVERS_SCOPE]
+    assert point.attributes == {
+        conv.ATTR_SYMBOL: "AAPL", conv.ATTR_CURRENCY: "USD", conv.ATTR_PORTFOLIO: "pm-upl",
+    }
+
+
 def test_portfolio_value_falls_back_to_portfolio_value_attribute(
     exported: MetricsReader, handles: list[ObservedObject]
 ):

@@ -36,6 +36,7 @@ _LEVELS = {
 _POSITION_FIGURES = {
     conv.METRIC_POSITION_QUANTITY: "quantity",
     conv.METRIC_POSITION_MARKET_VALUE: "market_value",
+    conv.METRIC_POSITION_PNL_UNREALIZED: "unrealized_pnl",
 }
 
 

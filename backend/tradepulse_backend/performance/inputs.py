@@ -26,7 +26,7 @@ MONITORED = frozenset({
     conv.METRIC_POSITION_MARKET_VALUE, conv.METRIC_ORDERS, conv.METRIC_ORDER_DURATION,
     conv.METRIC_FILL_SLIPPAGE, conv.METRIC_RISK_VAR, conv.METRIC_RISK_VAR_LIMIT,
     conv.METRIC_RISK_GROSS_EXPOSURE, conv.METRIC_RISK_NET_EXPOSURE,
-    conv.METRIC_RISK_POSITION_LIMIT,
+    conv.METRIC_RISK_POSITION_LIMIT, conv.METRIC_POSITION_PNL_UNREALIZED,
 })
 """Metric names that feed performance figures; every other metric passes by untouched."""
 

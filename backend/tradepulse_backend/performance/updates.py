@@ -38,6 +38,7 @@ class PositionIn(BaseModel):
     model_config = _BASE
     quantity: float
     market_value: float | None = None
+    unrealized_pnl: float | None = None
 
 
 class OrderIn(BaseModel):
@@ -94,7 +95,7 @@ class PortfolioUpdate(BaseModel):
     @field_validator("positions", mode="before")
     @classmethod
     def _plain_quantities(cls, value: Any) -> Any:
-        """Accept {symbol: quantity} as well as {symbol: {quantity, market_value}}."""
+        """Accept {symbol: quantity} as well as {symbol: {quantity, market_value, ...}}."""
         if isinstance(value, dict):
             return {k: {"quantity": v} if isinstance(v, int | float) else v
                     for k, v in value.items()}
@@ -120,6 +121,9 @@ class PortfolioUpdate(BaseModel):
             if position.market_value is not None:
                 out.append(self._point(conv.METRIC_POSITION_MARKET_VALUE, attrs, now,
                                        position.market_value))
+            if position.unrealized_pnl is not None:
+                out.append(self._point(conv.METRIC_POSITION_PNL_UNREALIZED, attrs, now,
+                                       position.unrealized_pnl))
         for symbol, limit in self.position_limits.items():
             out.append(self._point(conv.METRIC_RISK_POSITION_LIMIT,
                                    {**base, conv.ATTR_SYMBOL: symbol}, now, limit))

@@ -70,7 +70,8 @@ export function mount() {
     const message = !state.services.length ? noDataHint()
       : rows.length ? ''
         : `No open positions for ${state.service ?? 'this bot'} — the SDK reports them with `
-          + 'tradepulse.metrics.set_position(symbol, quantity=..., market_value=...).';
+          + 'tradepulse.metrics.set_position(symbol, quantity=..., market_value=..., '
+          + 'unrealized_pnl=...).';
     emptyState(section, message);
     const currency = snap && snap.currency;
     body.replaceChildren(...rows.map((row) => el('tr', {},
