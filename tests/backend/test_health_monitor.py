@@ -208,6 +208,19 @@ def test_error_rate_and_latency_per_service_and_span_name_come_from_stored_spans
     assert component.message.startswith("trading.order.submit: error_rate 0.3")
 
 
+def test_a_trade_held_for_minutes_is_no_latency_but_its_errors_count(health_app):
+    health = health_app.backend.health
+    now = health_app.clock.now_ns()
+    items = [(conv.SPAN_TRADE, i == 0, 600_000_000_000, {}) for i in range(25)]
+    items += [("trading.order.submit", False, 40_000_000, {}) for _ in range(25)]
+    post(health_app, "/v1/traces", spans("swing-bot", now, items))
+    health.evaluate()
+    figures = health.figures("swing-bot")
+    assert figures["latency_p99_ms"] == pytest.approx(40.0)
+    assert figures["error_rate"] == pytest.approx(0.04)
+    assert health.get_component_health("errors:swing-bot").status is ComponentStatus.HEALTHY
+
+
 def test_bot_side_checks_reported_as_spans_become_components(health_app):
     health = health_app.backend.health
     now = health_app.clock.now_ns()

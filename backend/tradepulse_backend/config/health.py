@@ -7,6 +7,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from tradepulse import conventions as conv
+
 
 class _HealthSection(BaseModel):
     """Unknown keys and non-finite numbers are errors, as in every config model."""
@@ -81,6 +83,10 @@ class ErrorRateConfig(_HealthSection):
 
     window: float = Field(300, gt=0, description="Seconds of spans behind the figures.")
     min_spans: int = Field(20, ge=1, description="Spans needed before a rate is judged.")
+    latency_exclude: list[str] = Field(
+        default_factory=lambda: [conv.SPAN_TRADE],
+        description="Span names whose duration is a holding period, not a latency (a trade "
+                    "from open to close): their errors count, their durations do not.")
 
 
 class BackendChecksConfig(_HealthSection):

@@ -1,6 +1,7 @@
 """Error rate and latency per service and span name over a sliding window, from stored spans
 (status ERROR counts as an error). Spans of bot-side health checks are left out: they report
-component health, not the bot's work."""
+component health, not the bot's work; spans named in `latency_exclude` (trades, open to close)
+count for errors but their durations are no latency."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class ErrorRates:
         self.bucket_ns = max(1, int(config.window * 1e9 / BUCKETS))
         self._buckets: dict[tuple[str, str], deque[_Bucket]] = {}
         self._lock = threading.Lock()
+        self._no_latency = frozenset(config.latency_exclude)
 
     def absorb(self, batch: DecodedBatch, now_ns: int) -> set[str]:
         """Count a stored batch's spans at `now_ns` (arrival time: a late batch still counts
@@ -64,7 +66,8 @@ class ErrorRates:
                 bucket = buckets[-1]
                 bucket.spans += 1
                 bucket.errors += span.status_code == STATUS_ERROR
-                if len(bucket.durations_ms) < DURATIONS_PER_BUCKET:
+                if (span.name not in self._no_latency
+                        and len(bucket.durations_ms) < DURATIONS_PER_BUCKET):
                     bucket.durations_ms.append(max(0, span.end_ns - span.start_ns) / 1e6)
                 touched.add(service)
         return touched
