@@ -441,8 +441,7 @@ class AlertingSystem:
 
     def outbox_backlog(self) -> int:
         """Notifications waiting in the outbox (pending on any channel)."""
-        return sum(by_status.get("pending", 0)
-                   for by_status in stored.outbox_counts(self.store).values())
+        return stored.pending_count(self.store)
 
     def notifications(self, **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
         rows, cursor = stored.notifications(self.store, **filters)

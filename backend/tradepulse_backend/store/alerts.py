@@ -248,6 +248,14 @@ def outbox_counts(store: Store) -> dict[str, dict[str, int]]:
     return counts
 
 
+def pending_count(store: Store) -> int:
+    """Notifications waiting to be sent, on any channel (read every health tick: one count,
+    not the per-channel breakdown of the whole outbox history)."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(alert_outbox).where(
+            alert_outbox.c.status == "pending")).scalar_one()
+
+
 def pending_channels(store: Store) -> list[str]:
     with store.engine.connect() as conn:
         return list(conn.execute(select(alert_outbox.c.channel).where(
